@@ -1,0 +1,2 @@
+//! libsignal-exact server key material for a private Signal network.
+#![forbid(unsafe_code)]
