@@ -1,0 +1,234 @@
+//! An organisation's complete Signal server key set, and where each piece goes.
+
+use std::fmt;
+
+use rand_chacha::ChaCha20Rng;
+use rand_core::{CryptoRng, RngCore, SeedableRng};
+use zeroize::Zeroizing;
+
+use crate::curve::{PrivateKey, PublicKey};
+use crate::encoding::{b64, b64_decode};
+use crate::sealed_sender::ServerCertificate;
+use crate::zkparams::{
+    GenericServerPublicParams, GenericServerSecretParams, RANDOMNESS_LEN, ServerPublicParams,
+    ServerSecretParams,
+};
+use crate::Error;
+
+/// Secrets-bundle key names (Signal-Server `service/config/sample-secrets-bundle.yml`).
+pub mod bundle_keys {
+    /// Sealed-sender server certificate private key (32 bytes).
+    pub const UNIDENTIFIED_DELIVERY_PRIVATE_KEY: &str = "unidentifiedDelivery.privateKey";
+    /// zkgroup `ServerSecretParams` (`groupsZkConfig.serverSecret` points here).
+    pub const GROUPS_ZK_SERVER_SECRET: &str = "zkConfig-libsignal-0.42.serverSecret";
+    /// `GenericServerSecretParams` for calling credentials (`callingZkConfig.serverSecret`).
+    pub const CALLING_ZK_SERVER_SECRET: &str = "callingZkConfig.serverSecret";
+    /// `GenericServerSecretParams` for backup credentials (`chatZkConfig.serverSecret`).
+    pub const CHAT_ZK_SERVER_SECRET: &str = "chatZkConfig.serverSecret";
+    /// Our addition (Signal-Server ignores it): the sealed-sender trust root (CA) private key,
+    /// needed to re-issue the server certificate.
+    pub const TRUST_ROOT_PRIVATE_KEY: &str = "sweetlies.unidentifiedDelivery.trustRootPrivateKey";
+    /// Our addition (Signal-Server ignores it): the server certificate's key id, decimal.
+    pub const SERVER_CERTIFICATE_KEY_ID: &str = "sweetlies.unidentifiedDelivery.keyId";
+}
+
+/// Server config (`config.yml`) key paths for the public halves.
+pub mod config_keys {
+    /// Serialized `ServerCertificate` protobuf.
+    pub const UNIDENTIFIED_DELIVERY_CERTIFICATE: &str = "unidentifiedDelivery.certificate";
+    /// zkgroup `ServerPublicParams`.
+    pub const GROUPS_ZK_SERVER_PUBLIC: &str = "groupsZkConfig.serverPublic";
+}
+
+/// An organisation's complete key set.
+#[derive(Clone, Debug)]
+pub struct OrgKeys {
+    pub secret: OrgSecretKeys,
+    pub public: OrgPublicKeys,
+}
+
+impl OrgKeys {
+    /// Generates everything from a CSPRNG. `key_id` is the sealed-sender server certificate's
+    /// key id; the two ids Signal-Server reserves are refused.
+    pub fn generate<R: CryptoRng + RngCore>(rng: &mut R, key_id: u32) -> Result<OrgKeys, Error> {
+        let mut randomness = || {
+            let mut bytes = [0u8; RANDOMNESS_LEN];
+            rng.fill_bytes(&mut bytes);
+            bytes
+        };
+        let groups = ServerSecretParams::generate(randomness());
+        let calling = GenericServerSecretParams::generate(randomness());
+        let chat = GenericServerSecretParams::generate(randomness());
+        let trust_root = PrivateKey::generate(rng);
+        let server_key = PrivateKey::generate(rng);
+        let secret = OrgSecretKeys { trust_root, server_key, key_id, groups, calling, chat };
+        let public = secret.derive_public()?;
+        Ok(OrgKeys { secret, public })
+    }
+
+    /// Deterministic key set from a 32-byte seed (ChaCha20), for tests and demos. Anyone who
+    /// knows the seed knows every secret.
+    pub fn from_seed(seed: [u8; 32], key_id: u32) -> Result<OrgKeys, Error> {
+        Self::generate(&mut ChaCha20Rng::from_seed(seed), key_id)
+    }
+}
+
+/// The secret half. `Debug` never prints key material.
+#[derive(Clone)]
+pub struct OrgSecretKeys {
+    trust_root: PrivateKey,
+    server_key: PrivateKey,
+    key_id: u32,
+    groups: ServerSecretParams,
+    calling: GenericServerSecretParams,
+    chat: GenericServerSecretParams,
+}
+
+impl OrgSecretKeys {
+    /// Every secrets-bundle entry this material provides, as (bundle key, value). Values are
+    /// padded standard base64 (Signal-Server decodes them with `Base64.getDecoder()`), except the
+    /// key id, which is a decimal string: a YAML writer must quote it so it stays a string.
+    pub fn secrets_bundle_entries(&self) -> Vec<(&'static str, Zeroizing<String>)> {
+        use bundle_keys::*;
+        vec![
+            (UNIDENTIFIED_DELIVERY_PRIVATE_KEY, Zeroizing::new(b64(self.server_key.to_bytes().as_ref()))),
+            (GROUPS_ZK_SERVER_SECRET, Zeroizing::new(b64(&self.groups.serialize()))),
+            (CALLING_ZK_SERVER_SECRET, Zeroizing::new(b64(&self.calling.serialize()))),
+            (CHAT_ZK_SERVER_SECRET, Zeroizing::new(b64(&self.chat.serialize()))),
+            (TRUST_ROOT_PRIVATE_KEY, Zeroizing::new(b64(self.trust_root.to_bytes().as_ref()))),
+            (SERVER_CERTIFICATE_KEY_ID, Zeroizing::new(self.key_id.to_string())),
+        ]
+    }
+
+    /// Parses the entries of [`secrets_bundle_entries`](Self::secrets_bundle_entries) back; the
+    /// error names the missing or malformed key.
+    pub fn from_secrets_bundle(
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<OrgSecretKeys, Error> {
+        use bundle_keys::*;
+        let get = |key: &'static str| -> Result<Zeroizing<String>, Error> {
+            lookup(key).map(Zeroizing::new).ok_or(Error::MissingBundleEntry(key))
+        };
+        let decode = |key: &'static str| -> Result<Zeroizing<Vec<u8>>, Error> {
+            b64_decode(&get(key)?).map(Zeroizing::new).map_err(|e| Error::InvalidBundleEntry {
+                key,
+                reason: format!("not base64: {e}"),
+            })
+        };
+        let parsed = |key: &'static str, e: Error| Error::InvalidBundleEntry { key, reason: e.to_string() };
+
+        let key_id = get(SERVER_CERTIFICATE_KEY_ID)?.trim().parse::<u32>().map_err(|e| {
+            Error::InvalidBundleEntry {
+                key: SERVER_CERTIFICATE_KEY_ID,
+                reason: format!("not a 32-bit unsigned decimal: {e}"),
+            }
+        })?;
+        Ok(OrgSecretKeys {
+            trust_root: PrivateKey::from_bytes(&decode(TRUST_ROOT_PRIVATE_KEY)?)
+                .map_err(|e| parsed(TRUST_ROOT_PRIVATE_KEY, e))?,
+            server_key: PrivateKey::from_bytes(&decode(UNIDENTIFIED_DELIVERY_PRIVATE_KEY)?)
+                .map_err(|e| parsed(UNIDENTIFIED_DELIVERY_PRIVATE_KEY, e))?,
+            key_id,
+            groups: ServerSecretParams::deserialize(&decode(GROUPS_ZK_SERVER_SECRET)?)
+                .map_err(|e| parsed(GROUPS_ZK_SERVER_SECRET, e))?,
+            calling: GenericServerSecretParams::deserialize(&decode(CALLING_ZK_SERVER_SECRET)?)
+                .map_err(|e| parsed(CALLING_ZK_SERVER_SECRET, e))?,
+            chat: GenericServerSecretParams::deserialize(&decode(CHAT_ZK_SERVER_SECRET)?)
+                .map_err(|e| parsed(CHAT_ZK_SERVER_SECRET, e))?,
+        })
+    }
+
+    /// Recomputes the public half. The server certificate's signature is deterministic, so this
+    /// reproduces exactly the certificate that generation produced.
+    pub fn derive_public(&self) -> Result<OrgPublicKeys, Error> {
+        let server_certificate =
+            ServerCertificate::issue(self.key_id, &self.server_key.public_key(), &self.trust_root)?;
+        Ok(OrgPublicKeys {
+            trust_root: self.trust_root.public_key(),
+            server_certificate,
+            groups: self.groups.public_params(),
+            calling: self.calling.public_params(),
+            chat: self.chat.public_params(),
+        })
+    }
+
+    pub fn trust_root_private_key(&self) -> &PrivateKey {
+        &self.trust_root
+    }
+    pub fn server_certificate_private_key(&self) -> &PrivateKey {
+        &self.server_key
+    }
+    pub fn key_id(&self) -> u32 {
+        self.key_id
+    }
+    pub fn server_secret_params(&self) -> &ServerSecretParams {
+        &self.groups
+    }
+    pub fn calling_secret_params(&self) -> &GenericServerSecretParams {
+        &self.calling
+    }
+    pub fn chat_secret_params(&self) -> &GenericServerSecretParams {
+        &self.chat
+    }
+}
+
+impl fmt::Debug for OrgSecretKeys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("OrgSecretKeys([redacted])")
+    }
+}
+
+/// The public half: safe to publish, compiled into client builds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OrgPublicKeys {
+    /// Sealed-sender trust root (CA) public key; clients embed it.
+    pub trust_root: PublicKey,
+    /// Server certificate signed by the trust root (`unidentifiedDelivery.certificate`).
+    pub server_certificate: ServerCertificate,
+    /// zkgroup params (`groupsZkConfig`).
+    pub groups: ServerPublicParams,
+    /// Generic params for calling credentials (`callingZkConfig`).
+    pub calling: GenericServerPublicParams,
+    /// Generic params for backup credentials (`chatZkConfig`).
+    pub chat: GenericServerPublicParams,
+}
+
+impl OrgPublicKeys {
+    /// Server `config.yml` values, as (key path, padded standard base64). Signal-Server reads
+    /// these `byte[]` fields through Jackson, which requires the padding.
+    pub fn server_config_entries(&self) -> Vec<(&'static str, String)> {
+        use config_keys::*;
+        vec![
+            (UNIDENTIFIED_DELIVERY_CERTIFICATE, b64(self.server_certificate.serialize())),
+            (GROUPS_ZK_SERVER_PUBLIC, b64(&self.groups.serialize())),
+        ]
+    }
+
+    /// Signal-Android `app/build.gradle.kts` `buildConfigField` values (the string contents, not
+    /// the Kotlin/Java literal). `UNIDENTIFIED_SENDER_TRUST_ROOTS` is a `String[]` upstream; the
+    /// value here is its single element.
+    pub fn android_build_config(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("UNIDENTIFIED_SENDER_TRUST_ROOTS", b64(&self.trust_root.to_bytes())),
+            ("ZKGROUP_SERVER_PUBLIC_PARAMS", b64(&self.groups.serialize())),
+            ("GENERIC_SERVER_PUBLIC_PARAMS", b64(&self.calling.serialize())),
+            ("BACKUP_SERVER_PUBLIC_PARAMS", b64(&self.chat.serialize())),
+        ]
+    }
+
+    /// Signal-Desktop `config/*.json` values. Newer Desktop releases read a list
+    /// `serverTrustRoots`; its single element is the `serverTrustRoot` value here.
+    pub fn desktop_config(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("serverPublicParams", b64(&self.groups.serialize())),
+            ("genericServerPublicParams", b64(&self.calling.serialize())),
+            ("backupServerPublicParams", b64(&self.chat.serialize())),
+            ("serverTrustRoot", b64(&self.trust_root.to_bytes())),
+        ]
+    }
+
+    /// Checks the certificate chain: the trust root signed the certificate.
+    pub fn verify(&self) -> Result<(), Error> {
+        self.server_certificate.verify(&self.trust_root)
+    }
+}
