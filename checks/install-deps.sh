@@ -5,3 +5,8 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update
 apt-get install -y --no-install-recommends \
   postgresql nix-bin dosfstools mtools gdisk e2fsprogs util-linux bmap-tools qemu-utils
+
+# deadnix (checks/ci/nix-deadnix.sh): from crates.io, skipped when already installed.
+if ! command -v deadnix >/dev/null && [ ! -x "${CARGO_HOME:-$HOME/.cargo}/bin/deadnix" ]; then
+  cargo install --locked deadnix --version 1.3.1
+fi
