@@ -42,13 +42,13 @@
     series = "7.3";
   };
 
-  # Generated-code compatibility: protoc and the gRPC plugin from nixpkgs must not be newer
-  # than the runtimes Signal-Server links (protobuf-java 4.35.1 = protoc 35.1, grpc 1.76.3);
-  # older generators are fine within the same major version.
+  # Generated-code compatibility with the runtimes Signal-Server links. protobuf-java 4.35.1
+  # refuses (at class-load time) code from a newer protoc, and 4.x needs protoc >= 26.
+  # grpc-java 1.76.3: stubs from a newer plugin fail to compile if they need newer API.
   codegen = {
     protocMin = "26";
     protocMax = "35.1";
-    grpcJavaMax = "1.76.3";
+    grpcJavaRuntime = "1.76.3";
   };
 
   # Signal-Server's enforcer rule requireMavenVersion.
