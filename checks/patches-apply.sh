@@ -11,6 +11,8 @@
 # series defaults to signal-server (patches/signal-server/series); its pinned commit comes
 # from modules/lib/flake-pins.nix.
 set -euo pipefail
+# Pure evaluation needs no Nix store; without this a non-root user would need the daemon.
+export NIX_REMOTE=dummy://
 
 repo_root="$(cd "$(dirname "$0")/.." && pwd)"
 
@@ -54,6 +56,10 @@ if [ "$mode" = git ]; then
     exit 1
   }
   rev="$(nix-instantiate --eval --strict --json -E "(import $repo_root/modules/lib/flake-pins.nix).$pin_attr.rev" | tr -d '"')"
+  if ! git_error="$(git -C "$source_arg" rev-parse --git-dir 2>&1 >/dev/null)"; then
+    echo "patches-apply: cannot read $source_arg as a git repository: $git_error" >&2
+    exit 1
+  fi
   git -C "$source_arg" cat-file -e "$rev^{commit}" 2>/dev/null || {
     echo "patches-apply: $source_arg does not contain the pinned commit $rev of $series; fetch it (git -C $source_arg fetch origin $rev) or pass the right repository" >&2
     exit 1

@@ -3,6 +3,8 @@
 # them, host discovery (on fixtures and on the repository's hosts/), and the upstream pins
 # that each org.json records.
 set -euo pipefail
+# Pure evaluation needs no Nix store; without this a non-root user would need the daemon.
+export NIX_REMOTE=dummy://
 cd "$(dirname "$0")/../.."
 repo="$PWD"
 
