@@ -26,12 +26,20 @@ rustPlatform.buildRustPackage {
 
   src = lib.fileset.toSource {
     inherit root;
-    fileset = lib.fileset.unions [
-      (root + "/Cargo.toml")
-      (root + "/Cargo.lock")
-      (root + "/src")
-      (root + "/crates")
-    ];
+    # What cargo reads (sources, include_str! templates, cargo config); not the Nix files,
+    # so editing them does not rebuild the Rust packages.
+    fileset = lib.fileset.unions (
+      [
+        (root + "/Cargo.toml")
+        (root + "/Cargo.lock")
+        (root + "/src")
+        (root + "/crates")
+      ]
+      ++ map lib.fileset.maybeMissing [
+        (root + "/templates")
+        (root + "/.cargo")
+      ]
+    );
   };
 
   cargoLock = {
