@@ -1,8 +1,9 @@
 # Signal-Server built from the pinned upstream source with Maven, fully offline after the
-# dependency fetch: JDK 25 from nixpkgs (source-built), protoc and protoc-gen-grpc-java from
-# nixpkgs instead of the binaries Maven would download, the FoundationDB client library from
-# nixpkgs instead of the download in the `exclude-spam-filter` profile, and the version that
-# jgitver would derive from git replaced by the pinned one.
+# dependency fetch: JDK 25 from nixpkgs (source-built), protoc (source-built) and
+# protoc-gen-grpc-java (upstream's binary, pinned by nixpkgs' hash) from nixpkgs instead of
+# the executables Maven would resolve, the FoundationDB client library from nixpkgs instead
+# of the download in the `exclude-spam-filter` profile, and the version that jgitver would
+# derive from git replaced by the pinned one. docs/building.md explains each step.
 {
   lib,
   stdenv,
