@@ -40,6 +40,9 @@ pub mod config_keys {
     pub const GROUPS_ZK_SERVER_PUBLIC: &str = "groupsZkConfig.serverPublic";
 }
 
+/// Android's list-valued trust-root field.
+const ANDROID_TRUST_ROOTS: &str = "UNIDENTIFIED_SENDER_TRUST_ROOTS";
+
 /// An organisation's complete key set.
 #[derive(Clone, Debug)]
 pub struct OrgKeys {
@@ -205,26 +208,58 @@ impl OrgPublicKeys {
     }
 
     /// Signal-Android `app/build.gradle.kts` `buildConfigField` values (the string contents, not
-    /// the Kotlin/Java literal). `UNIDENTIFIED_SENDER_TRUST_ROOTS` is a `String[]` upstream; the
-    /// value here is its single element.
+    /// the Kotlin literal). `UNIDENTIFIED_SENDER_TRUST_ROOTS` is a `String[]` upstream and this is
+    /// its single element; [`android_build_config_gradle`](Self::android_build_config_gradle)
+    /// renders the exact `buildConfigField` lines.
     pub fn android_build_config(&self) -> Vec<(&'static str, String)> {
         vec![
-            ("UNIDENTIFIED_SENDER_TRUST_ROOTS", b64(&self.trust_root.to_bytes())),
+            (ANDROID_TRUST_ROOTS, b64(&self.trust_root.to_bytes())),
             ("ZKGROUP_SERVER_PUBLIC_PARAMS", b64(&self.groups.serialize())),
             ("GENERIC_SERVER_PUBLIC_PARAMS", b64(&self.calling.serialize())),
             ("BACKUP_SERVER_PUBLIC_PARAMS", b64(&self.chat.serialize())),
         ]
     }
 
-    /// Signal-Desktop `config/*.json` values. Newer Desktop releases read a list
-    /// `serverTrustRoots`; its single element is the `serverTrustRoot` value here.
+    /// The `buildConfigField(...)` lines for `app/build.gradle.kts`, as upstream writes them.
+    pub fn android_build_config_gradle(&self) -> Vec<String> {
+        self.android_build_config()
+            .into_iter()
+            .map(|(name, value)| {
+                if name == ANDROID_TRUST_ROOTS {
+                    format!(r#"buildConfigField("String[]", "{name}", "new String[]{{ \"{value}\" }}")"#)
+                } else {
+                    format!(r#"buildConfigField("String", "{name}", "\"{value}\"")"#)
+                }
+            })
+            .collect()
+    }
+
+    /// Signal-Desktop `config/*.json` string values. The trust root is list-valued in current
+    /// Desktop (`serverTrustRoots`, read as `Array<string>` in `app/main.main.ts`), so it is not
+    /// here: see [`desktop_trust_roots`](Self::desktop_trust_roots) and
+    /// [`desktop_config_json`](Self::desktop_config_json).
     pub fn desktop_config(&self) -> Vec<(&'static str, String)> {
         vec![
             ("serverPublicParams", b64(&self.groups.serialize())),
             ("genericServerPublicParams", b64(&self.calling.serialize())),
             ("backupServerPublicParams", b64(&self.chat.serialize())),
-            ("serverTrustRoot", b64(&self.trust_root.to_bytes())),
         ]
+    }
+
+    /// Desktop's `serverTrustRoots` list (older Desktop releases read a single `serverTrustRoot`
+    /// string: the same value).
+    pub fn desktop_trust_roots(&self) -> Vec<String> {
+        vec![b64(&self.trust_root.to_bytes())]
+    }
+
+    /// All Desktop values as one JSON object, ready to merge into a Desktop config file.
+    pub fn desktop_config_json(&self) -> String {
+        // Base64 needs no JSON escaping.
+        let mut fields: Vec<String> =
+            self.desktop_config().into_iter().map(|(k, v)| format!("  \"{k}\": \"{v}\"")).collect();
+        let roots: Vec<String> = self.desktop_trust_roots().iter().map(|r| format!("\"{r}\"")).collect();
+        fields.push(format!("  \"serverTrustRoots\": [{}]", roots.join(", ")));
+        format!("{{\n{}\n}}\n", fields.join(",\n"))
     }
 
     /// Checks the certificate chain: the trust root signed the certificate.
