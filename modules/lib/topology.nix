@@ -47,6 +47,11 @@ assert schemaGate;
     serverHttp = 8080;
     serverAdmin = 8081;
     serverGrpc = 50051;
+    # Worker commands that are Dropwizard ServerCommands start the `server` connectors too.
+    messagePersisterHttp = 8082;
+    messagePersisterAdmin = 8083;
+    idleDeviceJobsHttp = 8084;
+    idleDeviceJobsAdmin = 8085;
     dynamo = 8000;
     postgresql = 5432;
     garageS3 = 3900;

@@ -1,0 +1,199 @@
+# sweetlies-dynamo (`dynamo` role, DynamoDB API on PostgreSQL), the PostgreSQL database and role
+# behind it (`postgresql` role), and a oneshot that creates the server's tables.
+{
+  config,
+  lib,
+  pkgs,
+  ...
+}:
+let
+  cfg = config.services.sweetlies;
+  dcfg = cfg.dynamo;
+  inherit (cfg) topology;
+  inherit (topology) ports;
+  database = "sweetlies_dynamo";
+  runsDynamo = cfg.enable && topology.hasRole "dynamo";
+  runsPostgresql = cfg.enable && topology.hasRole "postgresql";
+  endpoint = "http://127.0.0.1:${toString ports.dynamo}";
+
+  # The table names of this host's server configuration, or the generated ones on a host
+  # without the `chat` role.
+  dynamoDbTables =
+    cfg.server.settings.dynamoDbTables
+      or (import ./lib/server-settings.nix { inherit (cfg) org public hostName; }).dynamoDbTables;
+  tables = import ./lib/dynamo-tables.nix { inherit dynamoDbTables; };
+  ensureTables = lib.concatMapStrings (table: ''
+    ensure_table ${lib.escapeShellArg table.TableName} ${pkgs.writeText "${table.TableName}.json" (builtins.toJSON table)}
+  '') tables;
+
+  hardening = {
+    ProtectSystem = "strict";
+    ProtectHome = true;
+    PrivateTmp = true;
+    PrivateDevices = true;
+    PrivateUsers = true;
+    NoNewPrivileges = true;
+    CapabilityBoundingSet = "";
+    RestrictAddressFamilies = [
+      "AF_UNIX"
+      "AF_INET"
+      "AF_INET6"
+    ];
+    IPAddressDeny = "any";
+    IPAddressAllow = cfg.server.allowedAddresses;
+    ProtectKernelTunables = true;
+    ProtectKernelModules = true;
+    ProtectKernelLogs = true;
+    ProtectControlGroups = true;
+    ProtectClock = true;
+    ProtectHostname = true;
+    ProtectProc = "invisible";
+    RestrictNamespaces = true;
+    RestrictRealtime = true;
+    RestrictSUIDSGID = true;
+    LockPersonality = true;
+    MemoryDenyWriteExecute = true;
+    SystemCallArchitectures = "native";
+    SystemCallFilter = [
+      "@system-service"
+      "~@privileged"
+    ];
+    UMask = "0077";
+  };
+in
+{
+  options.services.sweetlies.dynamo = {
+    package = lib.mkOption {
+      type = lib.types.package;
+      default = pkgs.sweetlies-dynamo;
+      defaultText = lib.literalExpression "pkgs.sweetlies-dynamo";
+      description = "The DynamoDB-compatible server.";
+    };
+    poolSize = lib.mkOption {
+      type = lib.types.ints.positive;
+      default = 16;
+      description = "Maximum PostgreSQL connections of sweetlies-dynamo.";
+    };
+  };
+
+  config = lib.mkMerge [
+    (lib.mkIf runsPostgresql {
+      services.postgresql = {
+        enable = true;
+        ensureDatabases = [ database ];
+        ensureUsers = [
+          {
+            name = database;
+            ensureDBOwnership = true;
+          }
+        ];
+        authentication = ''
+          host ${database} ${database} 127.0.0.1/32 scram-sha-256
+          host ${database} ${database} ::1/128 scram-sha-256
+        '';
+      };
+
+      # ensureUsers creates the role without a password; set it from the secrets.
+      systemd.services.sweetlies-dynamo-db-password = {
+        description = "Set the password of the sweetlies_dynamo PostgreSQL role";
+        wantedBy = [ "multi-user.target" ];
+        requires = [ "postgresql.service" ] ++ cfg.secrets.unitDependencies.requires;
+        after = [ "postgresql.service" ] ++ cfg.secrets.unitDependencies.after;
+        # Newer nixpkgs creates ensureUsers in a separate unit; harmless when it does not exist.
+        wants = [ "postgresql-setup.service" ];
+        serviceConfig = hardening // {
+          Type = "oneshot";
+          RemainAfterExit = true;
+          User = "postgres";
+          Group = "postgres";
+          PrivateUsers = false;
+          LoadCredential = [ (cfg.secrets.credential "password" "dynamo/postgresql-password") ];
+        };
+        # psql reads the password with \set from the credential: it never appears in argv.
+        script = ''
+          ${config.services.postgresql.package}/bin/psql --no-psqlrc -v ON_ERROR_STOP=1 -d postgres <<'SQL'
+          \set password `cat "$CREDENTIALS_DIRECTORY/password"`
+          ALTER ROLE ${database} WITH LOGIN PASSWORD :'password';
+          SQL
+        '';
+      };
+    })
+
+    (lib.mkIf runsDynamo {
+      users.users.sweetlies-dynamo = {
+        isSystemUser = true;
+        group = "sweetlies-dynamo";
+        description = "sweetlies-dynamo";
+      };
+      users.groups.sweetlies-dynamo = { };
+
+      systemd.services.sweetlies-dynamo = {
+        description = "sweetlies-dynamo: DynamoDB API on PostgreSQL";
+        wantedBy = [ "multi-user.target" ];
+        requires = cfg.secrets.unitDependencies.requires ++ lib.optional runsPostgresql "sweetlies-dynamo-db-password.service";
+        after =
+          cfg.secrets.unitDependencies.after
+          ++ [ "network.target" ]
+          ++ lib.optional runsPostgresql "sweetlies-dynamo-db-password.service";
+        serviceConfig = hardening // {
+          ExecStart = lib.escapeShellArgs [
+            (lib.getExe dcfg.package)
+            "--listen"
+            "127.0.0.1:${toString ports.dynamo}"
+            "--database"
+            "postgres://${database}@${topology.addressFor "postgresql"}:${toString ports.postgresql}/${database}"
+            "--database-password-file"
+            "%d/postgresql-password"
+            "--credentials-file"
+            "%d/credentials.json"
+            "--pool-size"
+            (toString dcfg.poolSize)
+          ];
+          LoadCredential = [
+            (cfg.secrets.credential "postgresql-password" "dynamo/postgresql-password")
+            (cfg.secrets.credential "credentials.json" "dynamo/credentials.json")
+          ];
+          User = "sweetlies-dynamo";
+          Group = "sweetlies-dynamo";
+          Restart = "always";
+          RestartSec = 2;
+        };
+      };
+
+      # CreateTable for every table the server configuration names, unless it exists already.
+      systemd.services.sweetlies-dynamo-tables = {
+        description = "Create Signal-Server's tables in sweetlies-dynamo";
+        wantedBy = [ "multi-user.target" ];
+        requires = [ "sweetlies-dynamo.service" ] ++ cfg.secrets.unitDependencies.requires;
+        after = [ "sweetlies-dynamo.service" ] ++ cfg.secrets.unitDependencies.after;
+        path = [ pkgs.awscli2 ];
+        environment = {
+          AWS_REGION = topology.s3.region;
+          AWS_EC2_METADATA_DISABLED = "true";
+          AWS_PAGER = "";
+          HOME = "/tmp";
+        };
+        serviceConfig = hardening // {
+          Type = "oneshot";
+          RemainAfterExit = true;
+          DynamicUser = true;
+          EnvironmentFile = "${topology.paths.secretsDir}/signal-server/aws.env";
+          MemoryDenyWriteExecute = false;
+        };
+        script = ''
+          for attempt in $(seq 60); do
+            aws --endpoint-url ${endpoint} dynamodb list-tables >/dev/null && break
+            sleep 1
+          done
+          ensure_table() {
+            if ! aws --endpoint-url ${endpoint} dynamodb describe-table --table-name "$1" >/dev/null 2>&1; then
+              aws --endpoint-url ${endpoint} dynamodb create-table --cli-input-json "file://$2" >/dev/null
+              echo "created table $1"
+            fi
+          }
+          ${ensureTables}
+        '';
+      };
+    })
+  ];
+}
