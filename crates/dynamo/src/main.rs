@@ -1,0 +1,28 @@
+use anyhow::Context;
+use clap::Parser;
+
+/// DynamoDB-compatible server storing its data in PostgreSQL.
+#[derive(Parser)]
+#[command(version)]
+struct Cli {
+    #[command(flatten)]
+    args: sweetlies_dynamo::Args,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let cli = Cli::parse();
+    let config = sweetlies_dynamo::Config::from_args(cli.args).context("invalid configuration")?;
+    let server = sweetlies_dynamo::Server::start(config).await.context("cannot start sweetlies-dynamo")?;
+    tracing::info!(address = %server.local_addr(), "serving the DynamoDB API");
+    tokio::select! {
+        result = server.run() => result.context("server stopped")?,
+        _ = tokio::signal::ctrl_c() => tracing::info!("interrupted, stopping"),
+    }
+    Ok(())
+}

@@ -1,0 +1,273 @@
+//! Items in PostgreSQL: key encoding, the per-key advisory lock that serialises writers, reads,
+//! and writes that keep secondary index entries and TTL expiry in step with the item.
+
+use deadpool_postgres::GenericClient;
+use dynamo_model::{AttributeValue, DynamoError, ErrorKind, Item, item_from_json, item_to_json};
+use tokio_postgres::error::SqlState;
+
+use crate::catalog::{KeyAttribute, TableMeta};
+use crate::error::internal;
+
+/// Maps a PostgreSQL failure to the error DynamoDB would give: lock or serialization
+/// conflicts are TransactionConflict, everything else an internal error (the SDKs retry those).
+pub fn db_error(error: tokio_postgres::Error) -> DynamoError {
+    match error.code() {
+        Some(code) if *code == SqlState::T_R_SERIALIZATION_FAILURE || *code == SqlState::T_R_DEADLOCK_DETECTED || *code == SqlState::LOCK_NOT_AVAILABLE => {
+            DynamoError::new(ErrorKind::TransactionConflict, "Transaction is ongoing for the item")
+        }
+        _ => internal(format!("database: {error}")),
+    }
+}
+
+pub fn pool_error(error: deadpool_postgres::PoolError) -> DynamoError {
+    internal(format!("database unavailable: {error}"))
+}
+
+/// A primary key as stored: order-preserving encodings of the partition and sort key values
+/// (the sort key is empty for tables without one).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct StoredKey {
+    pub pk: Vec<u8>,
+    pub sk: Vec<u8>,
+}
+
+pub fn encode_key_value(value: &AttributeValue) -> Vec<u8> {
+    dynamo_model::encode_sort_key(value)
+}
+
+/// FNV-1a: stable across builds and processes, so several server instances agree on lock ids
+/// and scan segments.
+fn fnv1a(parts: &[&[u8]]) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in parts {
+        for byte in part.iter().chain((part.len() as u32).to_le_bytes().iter()) {
+            hash ^= u64::from(*byte);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    hash
+}
+
+/// Scan segments split the partition-key hash space [0, SEGMENT_SPACE).
+pub const SEGMENT_SPACE: i64 = 1 << 24;
+
+pub fn segment_of(pk: &[u8]) -> i32 {
+    (fnv1a(&[pk]) % SEGMENT_SPACE as u64) as i32
+}
+
+/// Advisory lock id of one item.
+pub fn lock_id(table_id: i64, key: &StoredKey) -> i64 {
+    fnv1a(&[&table_id.to_le_bytes(), &key.pk, &key.sk]) as i64
+}
+
+fn check_key_value(attribute: &KeyAttribute, value: &AttributeValue, in_item: bool) -> Result<(), DynamoError> {
+    if value.value_type() != attribute.value_type {
+        return Err(if in_item {
+            DynamoError::invalid_parameter(format!(
+                "Type mismatch for key {} expected: {} actual: {}",
+                attribute.name,
+                attribute.value_type,
+                value.value_type()
+            ))
+        } else {
+            DynamoError::validation("The provided key element does not match the schema")
+        });
+    }
+    let empty = match value {
+        AttributeValue::S(s) => s.is_empty(),
+        AttributeValue::B(b) => b.is_empty(),
+        _ => false,
+    };
+    if empty {
+        return Err(DynamoError::validation(format!(
+            "One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty {} value. Key: {}",
+            if attribute.value_type == dynamo_model::ValueType::S { "string" } else { "binary" },
+            attribute.name
+        )));
+    }
+    Ok(())
+}
+
+/// The stored key of a `Key` parameter, which must name exactly the key attributes.
+pub fn key_from_key_map(meta: &TableMeta, key: &Item) -> Result<StoredKey, DynamoError> {
+    let mismatch = || DynamoError::validation("The provided key element does not match the schema");
+    let expected = 1 + usize::from(meta.range.is_some());
+    if key.len() != expected {
+        return Err(mismatch());
+    }
+    let hash = key.get(&meta.hash.name).ok_or_else(mismatch)?;
+    check_key_value(&meta.hash, hash, false)?;
+    let sk = match &meta.range {
+        Some(range) => {
+            let value = key.get(&range.name).ok_or_else(mismatch)?;
+            check_key_value(range, value, false)?;
+            encode_key_value(value)
+        }
+        None => Vec::new(),
+    };
+    Ok(StoredKey { pk: encode_key_value(hash), sk })
+}
+
+/// The stored key of a full item (PutItem), with PutItem's messages for missing key attributes.
+pub fn key_from_item(meta: &TableMeta, item: &Item) -> Result<StoredKey, DynamoError> {
+    let get = |attribute: &KeyAttribute| -> Result<Vec<u8>, DynamoError> {
+        let value = item.get(&attribute.name).ok_or_else(|| {
+            DynamoError::invalid_parameter(format!("Missing the key {} in the item", attribute.name))
+        })?;
+        check_key_value(attribute, value, true)?;
+        Ok(encode_key_value(value))
+    };
+    let pk = get(&meta.hash)?;
+    let sk = match &meta.range {
+        Some(range) => get(range)?,
+        None => Vec::new(),
+    };
+    Ok(StoredKey { pk, sk })
+}
+
+/// Just the primary key attributes of an item.
+pub fn key_attributes(meta: &TableMeta, item: &Item) -> Item {
+    let mut key = Item::new();
+    for attribute in std::iter::once(&meta.hash).chain(meta.range.iter()) {
+        if let Some(value) = item.get(&attribute.name) {
+            key.insert(attribute.name.clone(), value.clone());
+        }
+    }
+    key
+}
+
+pub fn encode_item(item: &Item) -> Vec<u8> {
+    serde_json::to_vec(&item_to_json(item)).expect("JSON values serialize")
+}
+
+pub fn decode_item(bytes: &[u8]) -> Result<Item, DynamoError> {
+    let json: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| internal(format!("stored item is not JSON: {e}")))?;
+    item_from_json(&json).map_err(|e| internal(format!("stored item is invalid: {e}")))
+}
+
+/// Index entries (index id, index partition key, index sort key) the item belongs in. Items
+/// lacking an index key attribute are not in that index (sparse indexes).
+pub fn index_entries(meta: &TableMeta, item: &Item) -> Result<Vec<(i32, Vec<u8>, Vec<u8>)>, DynamoError> {
+    let mut entries = Vec::new();
+    'indexes: for index in &meta.indexes {
+        let mut encoded = Vec::with_capacity(2);
+        for attribute in std::iter::once(&index.hash).chain(index.range.iter()) {
+            let Some(value) = item.get(&attribute.name) else { continue 'indexes };
+            if value.value_type() != attribute.value_type {
+                return Err(DynamoError::invalid_parameter(format!(
+                    "Type mismatch for Index Key {} Expected: {} Actual: {} IndexName: {}",
+                    attribute.name,
+                    attribute.value_type,
+                    value.value_type(),
+                    index.name
+                )));
+            }
+            if matches!(value, AttributeValue::S(s) if s.is_empty()) || matches!(value, AttributeValue::B(b) if b.is_empty()) {
+                return Err(DynamoError::validation(format!(
+                    "One or more parameter values are not valid. A value specified for a secondary index key is not supported. The AttributeValue for a key attribute cannot contain an empty {} value. IndexName: {}, IndexKey: {}",
+                    if attribute.value_type == dynamo_model::ValueType::S { "string" } else { "binary" },
+                    index.name,
+                    attribute.name
+                )));
+            }
+            encoded.push(encode_key_value(value));
+        }
+        let isk = if encoded.len() == 2 { encoded.pop().expect("two entries") } else { Vec::new() };
+        let ipk = encoded.pop().expect("hash key encoded");
+        entries.push((index.id, ipk, isk));
+    }
+    Ok(entries)
+}
+
+/// Epoch seconds at which the item expires, when the table has TTL enabled and the item a
+/// numeric TTL attribute.
+pub fn expiry_of(meta: &TableMeta, item: &Item) -> Option<i64> {
+    let name = meta.definition.ttl_attribute.as_ref()?;
+    match item.get(name)? {
+        AttributeValue::N(n) => n.to_i64().or_else(|| Some(n.to_f64() as i64)),
+        _ => None,
+    }
+}
+
+/// Takes the item's write lock for the rest of the PostgreSQL transaction.
+pub async fn lock(client: &impl GenericClient, meta: &TableMeta, key: &StoredKey) -> Result<(), DynamoError> {
+    let statement = client.prepare_cached("SELECT pg_advisory_xact_lock($1)").await.map_err(db_error)?;
+    client.execute(&statement, &[&lock_id(meta.id, key)]).await.map_err(db_error)?;
+    Ok(())
+}
+
+/// Tries to take the write locks of all `ids` without waiting; returns which ones failed.
+pub async fn try_lock_all(client: &impl GenericClient, ids: &[i64]) -> Result<Vec<i64>, DynamoError> {
+    let statement = client
+        .prepare_cached("SELECT id FROM unnest($1::bigint[]) AS id WHERE NOT pg_try_advisory_xact_lock(id)")
+        .await
+        .map_err(db_error)?;
+    let rows = client.query(&statement, &[&ids]).await.map_err(db_error)?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
+}
+
+pub async fn read(client: &impl GenericClient, meta: &TableMeta, key: &StoredKey) -> Result<Option<Item>, DynamoError> {
+    let statement = client
+        .prepare_cached("SELECT item FROM dynamo_items WHERE table_id = $1 AND pk = $2 AND sk = $3")
+        .await
+        .map_err(db_error)?;
+    let row = client.query_opt(&statement, &[&meta.id, &key.pk, &key.sk]).await.map_err(db_error)?;
+    row.map(|r| decode_item(r.get(0))).transpose()
+}
+
+/// Stores `item` under `key` (or deletes the key when `item` is None), with its index entries.
+pub async fn write(client: &impl GenericClient, meta: &TableMeta, key: &StoredKey, item: Option<&Item>) -> Result<(), DynamoError> {
+    let entries = match item {
+        Some(item) => index_entries(meta, item)?,
+        None => Vec::new(),
+    };
+    match item {
+        Some(item) => {
+            let statement = client
+                .prepare_cached(
+                    "INSERT INTO dynamo_items (table_id, pk, sk, segment, expires_at, item) VALUES ($1, $2, $3, $4, $5, $6)
+                     ON CONFLICT (table_id, pk, sk) DO UPDATE SET item = EXCLUDED.item, expires_at = EXCLUDED.expires_at",
+                )
+                .await
+                .map_err(db_error)?;
+            let bytes = encode_item(item);
+            client
+                .execute(&statement, &[&meta.id, &key.pk, &key.sk, &segment_of(&key.pk), &expiry_of(meta, item), &bytes])
+                .await
+                .map_err(db_error)?;
+        }
+        None => {
+            let statement = client
+                .prepare_cached("DELETE FROM dynamo_items WHERE table_id = $1 AND pk = $2 AND sk = $3")
+                .await
+                .map_err(db_error)?;
+            client.execute(&statement, &[&meta.id, &key.pk, &key.sk]).await.map_err(db_error)?;
+        }
+    }
+    if !meta.indexes.is_empty() {
+        let statement = client
+            .prepare_cached("DELETE FROM dynamo_index_entries WHERE table_id = $1 AND pk = $2 AND sk = $3")
+            .await
+            .map_err(db_error)?;
+        client.execute(&statement, &[&meta.id, &key.pk, &key.sk]).await.map_err(db_error)?;
+        if !entries.is_empty() {
+            let statement = client
+                .prepare_cached(
+                    "INSERT INTO dynamo_index_entries (table_id, index_id, ipk, isk, pk, sk)
+                     SELECT $1, e.index_id, e.ipk, e.isk, $2, $3
+                     FROM unnest($4::integer[], $5::bytea[], $6::bytea[]) AS e(index_id, ipk, isk)",
+                )
+                .await
+                .map_err(db_error)?;
+            let ids: Vec<i32> = entries.iter().map(|e| e.0).collect();
+            let ipks: Vec<&[u8]> = entries.iter().map(|e| e.1.as_slice()).collect();
+            let isks: Vec<&[u8]> = entries.iter().map(|e| e.2.as_slice()).collect();
+            client
+                .execute(&statement, &[&meta.id, &key.pk, &key.sk, &ids, &ipks, &isks])
+                .await
+                .map_err(db_error)?;
+        }
+    }
+    Ok(())
+}

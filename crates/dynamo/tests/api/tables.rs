@@ -1,0 +1,144 @@
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, LocalSecondaryIndex,
+    Projection, ProjectionType, ScalarAttributeType, TimeToLiveSpecification, TimeToLiveStatus,
+};
+
+use crate::common::{client, table_name};
+
+fn attr(name: &str, t: ScalarAttributeType) -> AttributeDefinition {
+    AttributeDefinition::builder().attribute_name(name).attribute_type(t).build().unwrap()
+}
+
+fn key(name: &str, t: KeyType) -> KeySchemaElement {
+    KeySchemaElement::builder().attribute_name(name).key_type(t).build().unwrap()
+}
+
+#[tokio::test]
+async fn create_describe_list_delete_with_gsi_and_lsi() {
+    let client = client();
+    let name = table_name("tables");
+    let created = client
+        .create_table()
+        .table_name(&name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(attr("pk", ScalarAttributeType::B))
+        .attribute_definitions(attr("sk", ScalarAttributeType::N))
+        .attribute_definitions(attr("email", ScalarAttributeType::S))
+        .attribute_definitions(attr("rank", ScalarAttributeType::N))
+        .key_schema(key("pk", KeyType::Hash))
+        .key_schema(key("sk", KeyType::Range))
+        .global_secondary_indexes(
+            GlobalSecondaryIndex::builder()
+                .index_name("by_email")
+                .key_schema(key("email", KeyType::Hash))
+                .projection(Projection::builder().projection_type(ProjectionType::KeysOnly).build())
+                .build()
+                .unwrap(),
+        )
+        .local_secondary_indexes(
+            LocalSecondaryIndex::builder()
+                .index_name("by_rank")
+                .key_schema(key("pk", KeyType::Hash))
+                .key_schema(key("rank", KeyType::Range))
+                .projection(Projection::builder().projection_type(ProjectionType::All).build())
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .expect("CreateTable");
+    let description = created.table_description().unwrap();
+    assert_eq!(description.table_name(), Some(name.as_str()));
+    assert_eq!(description.global_secondary_indexes().len(), 1);
+
+    let described = client.describe_table().table_name(&name).send().await.expect("DescribeTable");
+    let table = described.table().unwrap();
+    assert_eq!(table.key_schema().len(), 2);
+    assert_eq!(table.local_secondary_indexes()[0].index_name(), Some("by_rank"));
+    assert_eq!(table.table_status().unwrap().as_str(), "ACTIVE");
+
+    let again = client
+        .create_table()
+        .table_name(&name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(attr("pk", ScalarAttributeType::S))
+        .key_schema(key("pk", KeyType::Hash))
+        .send()
+        .await
+        .expect_err("duplicate CreateTable");
+    assert!(again.into_service_error().is_resource_in_use_exception());
+
+    let listed = client.list_tables().send().await.expect("ListTables");
+    assert!(listed.table_names().contains(&name));
+
+    client.delete_table().table_name(&name).send().await.expect("DeleteTable");
+    let gone = client.describe_table().table_name(&name).send().await.expect_err("deleted");
+    assert!(gone.into_service_error().is_resource_not_found_exception());
+}
+
+#[tokio::test]
+async fn invalid_schemas_are_rejected_with_validation_errors() {
+    let client = client();
+    let error = client
+        .create_table()
+        .table_name(table_name("bad"))
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(attr("pk", ScalarAttributeType::S))
+        .attribute_definitions(attr("unused", ScalarAttributeType::S))
+        .key_schema(key("pk", KeyType::Hash))
+        .send()
+        .await
+        .expect_err("unused attribute definition");
+    let error = error.into_service_error();
+    assert_eq!(error.meta().code(), Some("ValidationException"));
+    assert!(error.meta().message().unwrap().contains("AttributeDefinitions"), "{error:?}");
+}
+
+#[tokio::test]
+async fn time_to_live_and_update_table() {
+    let client = client();
+    let name = table_name("ttl_meta");
+    client
+        .create_table()
+        .table_name(&name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(attr("pk", ScalarAttributeType::S))
+        .key_schema(key("pk", KeyType::Hash))
+        .send()
+        .await
+        .unwrap();
+    let ttl = client.describe_time_to_live().table_name(&name).send().await.unwrap();
+    assert_eq!(ttl.time_to_live_description().unwrap().time_to_live_status(), Some(&TimeToLiveStatus::Disabled));
+    client
+        .update_time_to_live()
+        .table_name(&name)
+        .time_to_live_specification(TimeToLiveSpecification::builder().attribute_name("expires").enabled(true).build().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let ttl = client.describe_time_to_live().table_name(&name).send().await.unwrap();
+    let description = ttl.time_to_live_description().unwrap();
+    assert_eq!(description.time_to_live_status(), Some(&TimeToLiveStatus::Enabled));
+    assert_eq!(description.attribute_name(), Some("expires"));
+
+    let updated = client
+        .update_table()
+        .table_name(&name)
+        .attribute_definitions(attr("email", ScalarAttributeType::S))
+        .global_secondary_index_updates(
+            aws_sdk_dynamodb::types::GlobalSecondaryIndexUpdate::builder()
+                .create(
+                    aws_sdk_dynamodb::types::CreateGlobalSecondaryIndexAction::builder()
+                        .index_name("by_email")
+                        .key_schema(key("email", KeyType::Hash))
+                        .projection(Projection::builder().projection_type(ProjectionType::All).build())
+                        .build()
+                        .unwrap(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .expect("UpdateTable adds a GSI");
+    assert_eq!(updated.table_description().unwrap().global_secondary_indexes().len(), 1);
+}
