@@ -25,6 +25,8 @@ pkgs.testers.runNixOSTest {
     imports = [ hostModule ];
 
     services.sweetlies.allowDemoKeys = true;
+    # The VM boots from the test driver's disk, not from a flashed image with a seed partition.
+    services.sweetlies.image.enable = false;
     services.sweetlies.foundationdb.memory = "2GiB";
     networking.hostName = hostName;
 

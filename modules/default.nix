@@ -29,6 +29,7 @@ in
     ./nginx.nix
     ./coturn.nix
     ./firewall.nix
+    ./image.nix
   ];
 
   options.services.sweetlies = {
