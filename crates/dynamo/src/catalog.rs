@@ -78,6 +78,12 @@ pub struct KeyAttribute {
     pub value_type: ValueType,
 }
 
+impl KeyAttribute {
+    pub fn as_model(&self) -> dynamo_model::KeyAttribute<'_> {
+        dynamo_model::KeyAttribute { name: &self.name, value_type: self.value_type }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct IndexMeta {
     pub id: i32,

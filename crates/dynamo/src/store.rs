@@ -60,69 +60,23 @@ pub fn lock_id(table_id: i64, key: &StoredKey) -> i64 {
     fnv1a(&[&table_id.to_le_bytes(), &key.pk, &key.sk]) as i64
 }
 
-fn check_key_value(attribute: &KeyAttribute, value: &AttributeValue, in_item: bool) -> Result<(), DynamoError> {
-    if value.value_type() != attribute.value_type {
-        return Err(if in_item {
-            DynamoError::invalid_parameter(format!(
-                "Type mismatch for key {} expected: {} actual: {}",
-                attribute.name,
-                attribute.value_type,
-                value.value_type()
-            ))
-        } else {
-            DynamoError::validation("The provided key element does not match the schema")
-        });
-    }
-    let empty = match value {
-        AttributeValue::S(s) => s.is_empty(),
-        AttributeValue::B(b) => b.is_empty(),
-        _ => false,
-    };
-    if empty {
-        return Err(DynamoError::validation(format!(
-            "One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty {} value. Key: {}",
-            if attribute.value_type == dynamo_model::ValueType::S { "string" } else { "binary" },
-            attribute.name
-        )));
-    }
-    Ok(())
-}
-
 /// The stored key of a `Key` parameter, which must name exactly the key attributes.
 pub fn key_from_key_map(meta: &TableMeta, key: &Item) -> Result<StoredKey, DynamoError> {
-    let mismatch = || DynamoError::validation("The provided key element does not match the schema");
-    let expected = 1 + usize::from(meta.range.is_some());
-    if key.len() != expected {
-        return Err(mismatch());
-    }
-    let hash = key.get(&meta.hash.name).ok_or_else(mismatch)?;
-    check_key_value(&meta.hash, hash, false)?;
-    let sk = match &meta.range {
-        Some(range) => {
-            let value = key.get(&range.name).ok_or_else(mismatch)?;
-            check_key_value(range, value, false)?;
-            encode_key_value(value)
-        }
-        None => Vec::new(),
-    };
-    Ok(StoredKey { pk: encode_key_value(hash), sk })
+    dynamo_model::validate_key(key, meta.hash.as_model(), meta.range.as_ref().map(KeyAttribute::as_model))?;
+    Ok(stored_key(meta, key))
 }
 
 /// The stored key of a full item (PutItem), with PutItem's messages for missing key attributes.
 pub fn key_from_item(meta: &TableMeta, item: &Item) -> Result<StoredKey, DynamoError> {
-    let get = |attribute: &KeyAttribute| -> Result<Vec<u8>, DynamoError> {
-        let value = item.get(&attribute.name).ok_or_else(|| {
-            DynamoError::invalid_parameter(format!("Missing the key {} in the item", attribute.name))
-        })?;
-        check_key_value(attribute, value, true)?;
-        Ok(encode_key_value(value))
-    };
-    let pk = get(&meta.hash)?;
-    let sk = match &meta.range {
-        Some(range) => get(range)?,
-        None => Vec::new(),
-    };
-    Ok(StoredKey { pk, sk })
+    dynamo_model::validate_item_key(item, meta.hash.as_model(), meta.range.as_ref().map(KeyAttribute::as_model))?;
+    Ok(stored_key(meta, item))
+}
+
+/// Encodes the key of an item whose key attributes are already validated.
+pub fn stored_key(meta: &TableMeta, item: &Item) -> StoredKey {
+    let pk = item.get(&meta.hash.name).map(encode_key_value).unwrap_or_default();
+    let sk = meta.range.as_ref().and_then(|r| item.get(&r.name)).map(encode_key_value).unwrap_or_default();
+    StoredKey { pk, sk }
 }
 
 /// Just the primary key attributes of an item.

@@ -1,8 +1,9 @@
 //! DynamoDB operations, one function per `X-Amz-Target`.
 
+pub mod item;
 pub mod table;
 
-use dynamo_model::{DynamoError, ErrorKind};
+use dynamo_model::{DynamoError, ErrorKind, ExpressionAttributes, Item, item_from_json, item_to_json};
 use serde_json::Value;
 
 use crate::error::ApiError;
@@ -18,6 +19,10 @@ pub async fn dispatch(state: &State, caller: &Caller, operation: &str, input: Va
         "UpdateTable" => table::update_table(state, caller, &input).await,
         "UpdateTimeToLive" => table::update_time_to_live(state, &input).await,
         "DescribeTimeToLive" => table::describe_time_to_live(state, &input).await,
+        "GetItem" => item::get_item(state, &input).await,
+        "PutItem" => item::put_item(state, &input).await,
+        "UpdateItem" => item::update_item(state, &input).await,
+        "DeleteItem" => item::delete_item(state, &input).await,
         _ => Err(DynamoError::new(ErrorKind::UnknownOperation, "").into()),
     }
 }
@@ -45,4 +50,61 @@ pub fn optional_str<'a>(input: &'a Value, name: &str) -> Result<Option<&'a str>,
 pub fn lower_first(name: &str) -> String {
     let mut chars = name.chars();
     chars.next().map(|c| c.to_ascii_lowercase().to_string() + chars.as_str()).unwrap_or_default()
+}
+
+/// An item-shaped member (`Item`, `Key`, `ExclusiveStartKey`), absent = None.
+pub fn optional_item(input: &Value, name: &str) -> Result<Option<Item>, DynamoError> {
+    match input.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(json) => item_from_json(json).map(Some).map_err(|e| match e.kind {
+            ErrorKind::Validation if !e.message.starts_with("One or more parameter values") => {
+                DynamoError::invalid_parameter(e.message)
+            }
+            _ => e,
+        }),
+    }
+}
+
+pub fn required_item(input: &Value, name: &str) -> Result<Item, DynamoError> {
+    optional_item(input, name)?.ok_or_else(|| {
+        DynamoError::validation(format!(
+            "1 validation error detected: Value null at '{}' failed to satisfy constraint: Member must not be null",
+            lower_first(name)
+        ))
+    })
+}
+
+/// One of the allowed values of an enum member, or its default when absent.
+pub fn enum_member<'a>(input: &'a Value, name: &str, allowed: &[&'a str], default: &'a str) -> Result<&'a str, DynamoError> {
+    let value = optional_str(input, name)?.unwrap_or(default);
+    if allowed.contains(&value) {
+        Ok(value)
+    } else {
+        Err(DynamoError::validation(format!(
+            "1 validation error detected: Value '{value}' at '{}' failed to satisfy constraint: Member must satisfy enum value set: [{}]",
+            lower_first(name),
+            allowed.join(", ")
+        )))
+    }
+}
+
+/// The ExpressionAttributeNames/Values of a request (or of one transaction item).
+pub fn expression_attributes(input: &Value) -> Result<ExpressionAttributes, DynamoError> {
+    ExpressionAttributes::from_json(input.get("ExpressionAttributeNames"), input.get("ExpressionAttributeValues"))
+}
+
+/// Refuses the legacy (pre-expression) parameters this server does not implement.
+pub fn reject_legacy(input: &Value, names: &[&str]) -> Result<(), DynamoError> {
+    for name in names {
+        if input.get(*name).is_some_and(|v| !v.is_null()) {
+            return Err(DynamoError::validation(format!(
+                "The legacy parameter {name} is not supported by this server; use the expression parameters instead"
+            )));
+        }
+    }
+    Ok(())
+}
+
+pub fn attributes_json(item: &Item) -> Value {
+    item_to_json(item)
 }

@@ -217,3 +217,39 @@ pub fn table_name(prefix: &str) -> String {
     let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     format!("{prefix}_{n}")
 }
+
+pub use aws_sdk_dynamodb::types::AttributeValue as Av;
+use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType};
+
+/// Creates a pay-per-request table with the given hash key and optional range key.
+pub async fn create_table(
+    client: &aws_sdk_dynamodb::Client,
+    name: &str,
+    hash: (&str, ScalarAttributeType),
+    range: Option<(&str, ScalarAttributeType)>,
+) {
+    let mut request = client
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(AttributeDefinition::builder().attribute_name(hash.0).attribute_type(hash.1).build().unwrap())
+        .key_schema(KeySchemaElement::builder().attribute_name(hash.0).key_type(KeyType::Hash).build().unwrap());
+    if let Some((range_name, range_type)) = range {
+        request = request
+            .attribute_definitions(AttributeDefinition::builder().attribute_name(range_name).attribute_type(range_type).build().unwrap())
+            .key_schema(KeySchemaElement::builder().attribute_name(range_name).key_type(KeyType::Range).build().unwrap());
+    }
+    request.send().await.expect("CreateTable");
+}
+
+pub fn s(text: &str) -> Av {
+    Av::S(text.to_owned())
+}
+
+pub fn n(text: &str) -> Av {
+    Av::N(text.to_owned())
+}
+
+pub fn b(bytes: &[u8]) -> Av {
+    Av::B(aws_sdk_dynamodb::primitives::Blob::new(bytes.to_vec()))
+}

@@ -1,0 +1,199 @@
+//! Single-item operations: GetItem, PutItem, UpdateItem, DeleteItem.
+//!
+//! Writes run in one PostgreSQL transaction that holds the item's advisory lock, so the
+//! condition is evaluated against exactly the version the write replaces.
+
+use std::sync::Arc;
+
+use dynamo_model::{Condition, DynamoError, Item, Projection, UpdateExpression};
+use serde_json::{Value, json};
+
+use super::{attributes_json, enum_member, expression_attributes, optional_str, reject_legacy, required_item, required_str};
+use crate::catalog::TableMeta;
+use crate::error::ApiError;
+use crate::state::State;
+use crate::store::{self, StoredKey, db_error, pool_error};
+
+pub async fn table(state: &State, name: &str) -> Result<Arc<TableMeta>, DynamoError> {
+    let client = state.pool.get().await.map_err(pool_error)?;
+    state.catalog.get(&client, name).await
+}
+
+/// What a write does to the item, decided from its current version.
+pub enum Change {
+    Put(Item),
+    Delete,
+    Keep,
+}
+
+/// Reads the current version under the item's lock, lets `decide` check conditions and compute
+/// the change, applies it and commits. Returns the old version and the change.
+pub async fn locked_write<F>(state: &State, meta: &TableMeta, key: &StoredKey, decide: F) -> Result<(Option<Item>, Change), ApiError>
+where
+    F: FnOnce(Option<&Item>) -> Result<Change, ApiError>,
+{
+    let mut client = state.pool.get().await.map_err(pool_error)?;
+    let transaction = client.transaction().await.map_err(db_error)?;
+    let (_, old) = tokio::try_join!(store::lock(&transaction, meta, key), store::read(&transaction, meta, key))?;
+    let change = decide(old.as_ref())?;
+    match &change {
+        Change::Put(item) => store::write(&transaction, meta, key, Some(item)).await?,
+        Change::Delete if old.is_some() => store::write(&transaction, meta, key, None).await?,
+        Change::Delete | Change::Keep => {}
+    }
+    transaction.commit().await.map_err(db_error)?;
+    Ok((old, change))
+}
+
+/// A ConditionExpression with ReturnValuesOnConditionCheckFailure.
+pub struct Guard {
+    pub condition: Option<Condition>,
+    pub return_old_on_failure: bool,
+}
+
+impl Guard {
+    pub fn parse(input: &Value, attributes: &mut dynamo_model::ExpressionAttributes) -> Result<Guard, DynamoError> {
+        let condition = optional_str(input, "ConditionExpression")?.map(|text| attributes.condition(text)).transpose()?;
+        let on_failure = enum_member(input, "ReturnValuesOnConditionCheckFailure", &["ALL_OLD", "NONE"], "NONE")?;
+        Ok(Guard { condition, return_old_on_failure: on_failure == "ALL_OLD" })
+    }
+
+    pub fn holds(&self, old: Option<&Item>) -> bool {
+        let empty = Item::new();
+        self.condition.as_ref().is_none_or(|c| c.evaluate(old.unwrap_or(&empty)))
+    }
+
+    /// ConditionalCheckFailedException, with the old item when asked for.
+    pub fn failure(&self, old: Option<&Item>) -> ApiError {
+        let error = ApiError::from(DynamoError::conditional_check_failed());
+        match old {
+            Some(item) if self.return_old_on_failure => error.with("Item", attributes_json(item)),
+            _ => error,
+        }
+    }
+}
+
+fn key_of(meta: &TableMeta, input: &Value) -> Result<(Item, StoredKey), DynamoError> {
+    let key = required_item(input, "Key")?;
+    let stored = store::key_from_key_map(meta, &key)?;
+    Ok((key, stored))
+}
+
+fn with_attributes(item: Option<&Item>) -> Value {
+    match item {
+        Some(item) if !item.is_empty() => json!({ "Attributes": attributes_json(item) }),
+        _ => json!({}),
+    }
+}
+
+pub async fn get_item(state: &State, input: &Value) -> Result<Value, ApiError> {
+    reject_legacy(input, &["AttributesToGet"])?;
+    let meta = table(state, required_str(input, "TableName")?).await?;
+    let (_, key) = key_of(&meta, input)?;
+    let mut attributes = expression_attributes(input)?;
+    let projection: Option<Projection> =
+        optional_str(input, "ProjectionExpression")?.map(|text| attributes.projection(text)).transpose()?;
+    attributes.finish()?;
+    let client = state.pool.get().await.map_err(pool_error)?;
+    let item = store::read(&client, &meta, &key).await?;
+    Ok(match item {
+        Some(item) => {
+            let item = match &projection {
+                Some(projection) => projection.apply(&item),
+                None => item,
+            };
+            json!({ "Item": attributes_json(&item) })
+        }
+        None => json!({}),
+    })
+}
+
+pub async fn put_item(state: &State, input: &Value) -> Result<Value, ApiError> {
+    reject_legacy(input, &["Expected", "ConditionalOperator"])?;
+    let meta = table(state, required_str(input, "TableName")?).await?;
+    let item = required_item(input, "Item")?;
+    let key = store::key_from_item(&meta, &item)?;
+    dynamo_model::check_item_size(&item)?;
+    store::index_entries(&meta, &item)?;
+    let mut attributes = expression_attributes(input)?;
+    let guard = Guard::parse(input, &mut attributes)?;
+    attributes.finish()?;
+    let return_values = enum_member(input, "ReturnValues", &["NONE", "ALL_OLD"], "NONE")?;
+    let (old, _) = locked_write(state, &meta, &key, |old| {
+        if !guard.holds(old) {
+            return Err(guard.failure(old));
+        }
+        Ok(Change::Put(item))
+    })
+    .await?;
+    Ok(if return_values == "ALL_OLD" { with_attributes(old.as_ref()) } else { json!({}) })
+}
+
+pub async fn delete_item(state: &State, input: &Value) -> Result<Value, ApiError> {
+    reject_legacy(input, &["Expected", "ConditionalOperator"])?;
+    let meta = table(state, required_str(input, "TableName")?).await?;
+    let (_, key) = key_of(&meta, input)?;
+    let mut attributes = expression_attributes(input)?;
+    let guard = Guard::parse(input, &mut attributes)?;
+    attributes.finish()?;
+    let return_values = enum_member(input, "ReturnValues", &["NONE", "ALL_OLD"], "NONE")?;
+    let (old, _) = locked_write(state, &meta, &key, |old| {
+        if !guard.holds(old) {
+            return Err(guard.failure(old));
+        }
+        Ok(Change::Delete)
+    })
+    .await?;
+    Ok(if return_values == "ALL_OLD" { with_attributes(old.as_ref()) } else { json!({}) })
+}
+
+/// The item an UpdateExpression produces from the current version (or from just the key when
+/// the item does not exist yet).
+pub fn updated_item(meta: &TableMeta, key: &Item, old: Option<&Item>, update: Option<&UpdateExpression>) -> Result<Item, DynamoError> {
+    let mut item = old.cloned().unwrap_or_else(|| key.clone());
+    if let Some(update) = update {
+        update.apply(&mut item)?;
+    }
+    dynamo_model::check_updated_item_size(&item)?;
+    store::index_entries(meta, &item)?;
+    Ok(item)
+}
+
+pub fn parse_update(meta: &TableMeta, input: &Value, attributes: &mut dynamo_model::ExpressionAttributes) -> Result<Option<UpdateExpression>, DynamoError> {
+    let update = optional_str(input, "UpdateExpression")?.map(|text| attributes.update(text)).transpose()?;
+    if let Some(update) = &update {
+        let keys = std::iter::once(meta.hash.name.as_str()).chain(meta.range.iter().map(|r| r.name.as_str()));
+        update.check_key_attributes(keys)?;
+    }
+    Ok(update)
+}
+
+pub async fn update_item(state: &State, input: &Value) -> Result<Value, ApiError> {
+    reject_legacy(input, &["Expected", "ConditionalOperator", "AttributeUpdates"])?;
+    let meta = table(state, required_str(input, "TableName")?).await?;
+    let (key_item, key) = key_of(&meta, input)?;
+    let mut attributes = expression_attributes(input)?;
+    let update = parse_update(&meta, input, &mut attributes)?;
+    let guard = Guard::parse(input, &mut attributes)?;
+    attributes.finish()?;
+    let return_values =
+        enum_member(input, "ReturnValues", &["NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW"], "NONE")?;
+    let (old, change) = locked_write(state, &meta, &key, |old| {
+        if !guard.holds(old) {
+            return Err(guard.failure(old));
+        }
+        Ok(Change::Put(updated_item(&meta, &key_item, old, update.as_ref())?))
+    })
+    .await?;
+    let Change::Put(new) = change else { unreachable!("updates always put") };
+    let updated_paths = || -> Vec<dynamo_model::Path> {
+        update.as_ref().map(|u| u.paths().into_iter().cloned().collect()).unwrap_or_default()
+    };
+    Ok(match return_values {
+        "ALL_OLD" => with_attributes(old.as_ref()),
+        "ALL_NEW" => with_attributes(Some(&new)),
+        "UPDATED_OLD" => with_attributes(old.map(|o| dynamo_model::project_paths(&o, &updated_paths())).as_ref()),
+        "UPDATED_NEW" => with_attributes(Some(&dynamo_model::project_paths(&new, &updated_paths()))),
+        _ => json!({}),
+    })
+}
