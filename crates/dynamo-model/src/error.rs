@@ -110,7 +110,10 @@ pub struct ErrorBody<'a> {
 
 impl DynamoError {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        DynamoError { kind, message: message.into() }
+        DynamoError {
+            kind,
+            message: message.into(),
+        }
     }
 
     pub fn validation(message: impl Into<String>) -> Self {
@@ -123,16 +126,25 @@ impl DynamoError {
 
     /// The error DynamoDB returns when a ConditionExpression evaluates to false.
     pub fn conditional_check_failed() -> Self {
-        Self::new(ErrorKind::ConditionalCheckFailed, "The conditional request failed")
+        Self::new(
+            ErrorKind::ConditionalCheckFailed,
+            "The conditional request failed",
+        )
     }
 
     /// Prefixes DynamoDB puts before value validation errors in items and keys.
     pub fn invalid_parameter(detail: impl AsRef<str>) -> Self {
-        Self::validation(format!("One or more parameter values were invalid: {}", detail.as_ref()))
+        Self::validation(format!(
+            "One or more parameter values were invalid: {}",
+            detail.as_ref()
+        ))
     }
 
     pub fn body(&self) -> ErrorBody<'_> {
-        ErrorBody { type_name: self.kind.type_name(), message: &self.message }
+        ErrorBody {
+            type_name: self.kind.type_name(),
+            message: &self.message,
+        }
     }
 
     /// The JSON error body, ready to send with `Content-Type: application/x-amz-json-1.0`.

@@ -38,7 +38,11 @@ pub fn encode_partition_key(value: &AttributeValue) -> Vec<u8> {
 pub fn partition_hash(value: &AttributeValue) -> u64 {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     let type_tag = value.value_type().as_str().as_bytes();
-    for byte in type_tag.iter().chain([0u8].iter()).chain(encode_partition_key(value).iter()) {
+    for byte in type_tag
+        .iter()
+        .chain([0u8].iter())
+        .chain(encode_partition_key(value).iter())
+    {
         hash ^= u64::from(*byte);
         hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
     }
@@ -95,10 +99,19 @@ pub struct KeyAttribute<'a> {
 
 /// Checks the key attributes of an item being written (PutItem): present, right type,
 /// non-empty, within the size limits.
-pub fn validate_item_key(item: &Item, partition: KeyAttribute<'_>, sort: Option<KeyAttribute<'_>>) -> Result<()> {
-    for (attribute, is_partition) in std::iter::once((partition, true)).chain(sort.map(|s| (s, false))) {
+pub fn validate_item_key(
+    item: &Item,
+    partition: KeyAttribute<'_>,
+    sort: Option<KeyAttribute<'_>>,
+) -> Result<()> {
+    for (attribute, is_partition) in
+        std::iter::once((partition, true)).chain(sort.map(|s| (s, false)))
+    {
         let Some(value) = item.get(attribute.name) else {
-            return Err(DynamoError::invalid_parameter(format!("Missing the key {} in the item", attribute.name)));
+            return Err(DynamoError::invalid_parameter(format!(
+                "Missing the key {} in the item",
+                attribute.name
+            )));
         };
         if value.value_type() != attribute.value_type {
             return Err(DynamoError::invalid_parameter(format!(
@@ -114,13 +127,19 @@ pub fn validate_item_key(item: &Item, partition: KeyAttribute<'_>, sort: Option<
 }
 
 /// Checks a `Key` parameter (GetItem, UpdateItem, DeleteItem): exactly the schema's attributes.
-pub fn validate_key(key: &Item, partition: KeyAttribute<'_>, sort: Option<KeyAttribute<'_>>) -> Result<()> {
+pub fn validate_key(
+    key: &Item,
+    partition: KeyAttribute<'_>,
+    sort: Option<KeyAttribute<'_>>,
+) -> Result<()> {
     let expected = 1 + usize::from(sort.is_some());
     let mismatch = || DynamoError::validation("The provided key element does not match the schema");
     if key.len() != expected {
         return Err(mismatch());
     }
-    for (attribute, is_partition) in std::iter::once((partition, true)).chain(sort.map(|s| (s, false))) {
+    for (attribute, is_partition) in
+        std::iter::once((partition, true)).chain(sort.map(|s| (s, false)))
+    {
         let value = key.get(attribute.name).ok_or_else(mismatch)?;
         if value.value_type() != attribute.value_type {
             return Err(mismatch());
@@ -137,7 +156,11 @@ fn check_key_value(name: &str, value: &AttributeValue, is_partition: bool) -> Re
         _ => return Ok(()),
     };
     if bytes == 0 {
-        let kind = if matches!(value, AttributeValue::S(_)) { "string" } else { "binary" };
+        let kind = if matches!(value, AttributeValue::S(_)) {
+            "string"
+        } else {
+            "binary"
+        };
         return Err(DynamoError::invalid_parameter(format!(
             "The AttributeValue for a key attribute cannot contain an empty {kind} value. Key: {name}"
         )));
@@ -168,7 +191,12 @@ pub fn value_size(value: &AttributeValue) -> usize {
         AttributeValue::Bs(set) => set.iter().map(Vec::len).sum(),
         AttributeValue::Ns(set) => set.iter().map(number_size).sum(),
         AttributeValue::L(list) => 3 + list.iter().map(|v| 1 + value_size(v)).sum::<usize>(),
-        AttributeValue::M(map) => 3 + map.iter().map(|(k, v)| 1 + k.len() + value_size(v)).sum::<usize>(),
+        AttributeValue::M(map) => {
+            3 + map
+                .iter()
+                .map(|(k, v)| 1 + k.len() + value_size(v))
+                .sum::<usize>()
+        }
     }
 }
 
@@ -187,13 +215,17 @@ fn number_size(n: &Number) -> usize {
 
 /// Size of an item: attribute name lengths plus value sizes.
 pub fn item_size(item: &Item) -> usize {
-    item.iter().map(|(name, value)| name.len() + value_size(value)).sum()
+    item.iter()
+        .map(|(name, value)| name.len() + value_size(value))
+        .sum()
 }
 
 /// DynamoDB's check for items written by PutItem (and similar): at most 400 KB.
 pub fn check_item_size(item: &Item) -> Result<()> {
     if item_size(item) > MAX_ITEM_BYTES {
-        return Err(DynamoError::validation("Item size has exceeded the maximum allowed size"));
+        return Err(DynamoError::validation(
+            "Item size has exceeded the maximum allowed size",
+        ));
     }
     Ok(())
 }
@@ -201,7 +233,9 @@ pub fn check_item_size(item: &Item) -> Result<()> {
 /// The same check after an UpdateItem, with DynamoDB's wording for updates.
 pub fn check_updated_item_size(item: &Item) -> Result<()> {
     if item_size(item) > MAX_ITEM_BYTES {
-        return Err(DynamoError::validation("Item size to update has exceeded the maximum allowed size"));
+        return Err(DynamoError::validation(
+            "Item size to update has exceeded the maximum allowed size",
+        ));
     }
     Ok(())
 }
@@ -214,8 +248,26 @@ mod tests {
     #[test]
     fn number_encoding_orders_numerically() {
         let ordered = [
-            "-9.9999999999999999999999999999999999999E+125", "-1e100", "-1000", "-999", "-100", "-1.25", "-1.2",
-            "-1", "-0.5", "-1e-130", "0", "1e-130", "0.5", "1", "1.2", "1.25", "100", "999", "1000", "1e100",
+            "-9.9999999999999999999999999999999999999E+125",
+            "-1e100",
+            "-1000",
+            "-999",
+            "-100",
+            "-1.25",
+            "-1.2",
+            "-1",
+            "-0.5",
+            "-1e-130",
+            "0",
+            "1e-130",
+            "0.5",
+            "1",
+            "1.2",
+            "1.25",
+            "100",
+            "999",
+            "1000",
+            "1e100",
             "9.9999999999999999999999999999999999999E+125",
         ];
         let encoded: Vec<Vec<u8>> = ordered.iter().map(|s| encode_sort_key(&V::n(s))).collect();
@@ -240,40 +292,101 @@ mod tests {
         assert_eq!(prefix_successor(b"ab"), Some(b"ac".to_vec()));
         assert_eq!(prefix_successor(&[0x61, 0xff]), Some(vec![0x62]));
         assert_eq!(prefix_successor(&[0xff, 0xff]), None);
-        assert_eq!(prefix_bounds(b""), (Bound::Included(vec![]), Bound::Unbounded));
-        assert_eq!(prefix_bounds(b"ab"), (Bound::Included(b"ab".to_vec()), Bound::Excluded(b"ac".to_vec())));
+        assert_eq!(
+            prefix_bounds(b""),
+            (Bound::Included(vec![]), Bound::Unbounded)
+        );
+        assert_eq!(
+            prefix_bounds(b"ab"),
+            (
+                Bound::Included(b"ab".to_vec()),
+                Bound::Excluded(b"ac".to_vec())
+            )
+        );
     }
 
     #[test]
     fn partition_hash_is_stable_and_canonical() {
         assert_eq!(partition_hash(&V::n("1")), partition_hash(&V::n("1.00")));
-        assert_ne!(partition_hash(&V::s("1")), partition_hash(&V::B(b"1".to_vec())));
+        assert_ne!(
+            partition_hash(&V::s("1")),
+            partition_hash(&V::B(b"1".to_vec()))
+        );
         // Fixed value: changing the hash would reshuffle stored segments.
         assert_eq!(partition_hash(&V::s("abc")), 0xafedb848f82506b2);
     }
 
     #[test]
     fn key_validation_messages() {
-        let pk = KeyAttribute { name: "p", value_type: ValueType::S };
-        let sk = KeyAttribute { name: "c", value_type: ValueType::N };
-        let item = |pairs: &[(&str, V)]| pairs.iter().cloned().map(|(k, v)| (k.to_string(), v)).collect::<Item>();
+        let pk = KeyAttribute {
+            name: "p",
+            value_type: ValueType::S,
+        };
+        let sk = KeyAttribute {
+            name: "c",
+            value_type: ValueType::N,
+        };
+        let item = |pairs: &[(&str, V)]| {
+            pairs
+                .iter()
+                .cloned()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect::<Item>()
+        };
         let err = |r: Result<()>| r.unwrap_err().message;
-        assert_eq!(err(validate_item_key(&item(&[("c", V::n("1"))]), pk, Some(sk))),
-            "One or more parameter values were invalid: Missing the key p in the item");
-        assert_eq!(err(validate_item_key(&item(&[("p", V::n("1")), ("c", V::n("1"))]), pk, Some(sk))),
-            "One or more parameter values were invalid: Type mismatch for key p expected: S actual: N");
-        assert_eq!(err(validate_item_key(&item(&[("p", V::s("")), ("c", V::n("1"))]), pk, Some(sk))),
-            "One or more parameter values were invalid: The AttributeValue for a key attribute cannot contain an empty string value. Key: p");
-        assert_eq!(err(validate_item_key(&item(&[("p", V::s("x".repeat(2049)))]), pk, None)),
-            "One or more parameter values were invalid: Size of hashkey has exceeded the maximum size limit of2048 bytes");
+        assert_eq!(
+            err(validate_item_key(&item(&[("c", V::n("1"))]), pk, Some(sk))),
+            "One or more parameter values were invalid: Missing the key p in the item"
+        );
+        assert_eq!(
+            err(validate_item_key(
+                &item(&[("p", V::n("1")), ("c", V::n("1"))]),
+                pk,
+                Some(sk)
+            )),
+            "One or more parameter values were invalid: Type mismatch for key p expected: S actual: N"
+        );
+        assert_eq!(
+            err(validate_item_key(
+                &item(&[("p", V::s("")), ("c", V::n("1"))]),
+                pk,
+                Some(sk)
+            )),
+            "One or more parameter values were invalid: The AttributeValue for a key attribute cannot contain an empty string value. Key: p"
+        );
+        assert_eq!(
+            err(validate_item_key(
+                &item(&[("p", V::s("x".repeat(2049)))]),
+                pk,
+                None
+            )),
+            "One or more parameter values were invalid: Size of hashkey has exceeded the maximum size limit of2048 bytes"
+        );
         validate_item_key(&item(&[("p", V::s("x".repeat(2048)))]), pk, None).unwrap();
-        let long_sort = KeyAttribute { name: "c", value_type: ValueType::B };
-        assert_eq!(err(validate_item_key(&item(&[("p", V::s("x")), ("c", V::B(vec![1; 1025]))]), pk, Some(long_sort))),
-            "One or more parameter values were invalid: Aggregated size of all range keys has exceeded the size limit of 1024 bytes");
-        assert_eq!(err(validate_key(&item(&[("p", V::s("x")), ("c", V::n("1")), ("z", V::Null)]), pk, Some(sk))),
-            "The provided key element does not match the schema");
-        assert_eq!(err(validate_key(&item(&[("p", V::n("1"))]), pk, None)),
-            "The provided key element does not match the schema");
+        let long_sort = KeyAttribute {
+            name: "c",
+            value_type: ValueType::B,
+        };
+        assert_eq!(
+            err(validate_item_key(
+                &item(&[("p", V::s("x")), ("c", V::B(vec![1; 1025]))]),
+                pk,
+                Some(long_sort)
+            )),
+            "One or more parameter values were invalid: Aggregated size of all range keys has exceeded the size limit of 1024 bytes"
+        );
+        assert_eq!(
+            err(validate_key(
+                &item(&[("p", V::s("x")), ("c", V::n("1")), ("z", V::Null)]),
+                pk,
+                Some(sk)
+            )),
+            "The provided key element does not match the schema"
+        );
+        assert_eq!(
+            err(validate_key(&item(&[("p", V::n("1"))]), pk, None)),
+            "The provided key element does not match the schema"
+        );
         validate_key(&item(&[("p", V::s("x")), ("c", V::n("1"))]), pk, Some(sk)).unwrap();
     }
 
@@ -287,14 +400,24 @@ mod tests {
         assert_eq!(value_size(&V::n("123")), 3);
         assert_eq!(value_size(&V::n("-12")), 3);
         assert_eq!(value_size(&V::n("1.2")), 3);
-        assert_eq!(value_size(&V::n("12345678901234567890123456789012345678")), 20);
+        assert_eq!(
+            value_size(&V::n("12345678901234567890123456789012345678")),
+            20
+        );
         assert_eq!(value_size(&V::Bool(true)), 1);
         assert_eq!(value_size(&V::L(vec![V::s("ab"), V::Null])), 3 + 3 + 2);
-        let item: Item = [("name".to_string(), V::s("abc")), ("m".to_string(), V::M([("k".to_string(), V::n("5"))].into()))].into();
+        let item: Item = [
+            ("name".to_string(), V::s("abc")),
+            ("m".to_string(), V::M([("k".to_string(), V::n("5"))].into())),
+        ]
+        .into();
         assert_eq!(item_size(&item), 4 + 3 + 1 + (3 + 1 + 1 + 2));
         let big: Item = [("a".to_string(), V::s("x".repeat(MAX_ITEM_BYTES - 1)))].into();
         check_item_size(&big).unwrap();
         let too_big: Item = [("ab".to_string(), V::s("x".repeat(MAX_ITEM_BYTES - 1)))].into();
-        assert_eq!(check_item_size(&too_big).unwrap_err().message, "Item size has exceeded the maximum allowed size");
+        assert_eq!(
+            check_item_size(&too_big).unwrap_err().message,
+            "Item size has exceeded the maximum allowed size"
+        );
     }
 }

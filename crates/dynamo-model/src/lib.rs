@@ -16,8 +16,8 @@ pub use expr::{
     UpdateExpression,
 };
 pub use key::{
-    KeyAttribute, check_item_size, check_updated_item_size, encode_partition_key, encode_sort_key, item_size,
-    partition_hash, validate_item_key, validate_key,
+    KeyAttribute, check_item_size, check_updated_item_size, encode_partition_key, encode_sort_key,
+    item_size, partition_hash, validate_item_key, validate_key,
 };
 pub use number::{Number, NumberError};
 pub use path::{Path, PathElement, project_paths};

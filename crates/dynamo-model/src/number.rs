@@ -21,9 +21,13 @@ pub enum NumberError {
     Empty,
     #[error("The parameter cannot be converted to a numeric value: {0}")]
     NotNumeric(String),
-    #[error("Number overflow. Attempting to store a number with magnitude larger than supported range")]
+    #[error(
+        "Number overflow. Attempting to store a number with magnitude larger than supported range"
+    )]
     Overflow,
-    #[error("Number underflow. Attempting to store a number with magnitude smaller than supported range")]
+    #[error(
+        "Number underflow. Attempting to store a number with magnitude smaller than supported range"
+    )]
     Underflow,
     #[error("Attempting to store more than 38 significant digits in a Number")]
     TooManyDigits,
@@ -42,7 +46,11 @@ pub struct Number {
 
 impl Number {
     pub fn zero() -> Self {
-        Number { negative: false, digits: Vec::new(), exponent: 0 }
+        Number {
+            negative: false,
+            digits: Vec::new(),
+            exponent: 0,
+        }
     }
 
     /// Parses DynamoDB's accepted number syntax: optional sign, digits with an optional decimal
@@ -121,7 +129,11 @@ impl Number {
     }
 
     /// Builds a checked number from big-endian decimal digits times `10^low_exponent`.
-    fn from_digits(negative: bool, mut digits: Vec<u8>, low_exponent: i64) -> Result<Self, NumberError> {
+    fn from_digits(
+        negative: bool,
+        mut digits: Vec<u8>,
+        low_exponent: i64,
+    ) -> Result<Self, NumberError> {
         let leading = digits.iter().take_while(|&&d| d == 0).count();
         digits.drain(..leading);
         let trailing = digits.iter().rev().take_while(|&&d| d == 0).count();
@@ -139,7 +151,11 @@ impl Number {
         if digits.len() > MAX_DIGITS {
             return Err(NumberError::TooManyDigits);
         }
-        Ok(Number { negative, digits, exponent: exponent as i32 })
+        Ok(Number {
+            negative,
+            digits,
+            exponent: exponent as i32,
+        })
     }
 
     pub fn is_zero(&self) -> bool {
@@ -231,7 +247,9 @@ impl Number {
 
     /// Nearest `f64` (for TTL timestamps and similar approximate uses).
     pub fn to_f64(&self) -> f64 {
-        self.to_string().parse().expect("normal form is valid f64 syntax")
+        self.to_string()
+            .parse()
+            .expect("normal form is valid f64 syntax")
     }
 }
 
@@ -261,7 +279,11 @@ fn sub_magnitudes(a: &[u8], b: &[u8]) -> Vec<u8> {
     let mut borrow = 0i8;
     for k in 0..a.len() {
         let da = a[a.len() - 1 - k] as i8;
-        let db = if k < b.len() { b[b.len() - 1 - k] as i8 } else { 0 };
+        let db = if k < b.len() {
+            b[b.len() - 1 - k] as i8
+        } else {
+            0
+        };
         let mut diff = da - db - borrow;
         borrow = 0;
         if diff < 0 {
@@ -275,7 +297,15 @@ fn sub_magnitudes(a: &[u8], b: &[u8]) -> Vec<u8> {
 
 impl Ord for Number {
     fn cmp(&self, other: &Self) -> Ordering {
-        let sign = |n: &Number| if n.is_zero() { 0 } else if n.negative { -1 } else { 1 };
+        let sign = |n: &Number| {
+            if n.is_zero() {
+                0
+            } else if n.negative {
+                -1
+            } else {
+                1
+            }
+        };
         match sign(self).cmp(&sign(other)) {
             Ordering::Equal => {}
             unequal => return unequal,
@@ -284,7 +314,11 @@ impl Ord for Number {
             .exponent
             .cmp(&other.exponent)
             .then_with(|| self.digits.cmp(&other.digits));
-        if self.negative { magnitude.reverse() } else { magnitude }
+        if self.negative {
+            magnitude.reverse()
+        } else {
+            magnitude
+        }
     }
 }
 
@@ -312,7 +346,10 @@ impl fmt::Display for Number {
             out.extend(self.digits.iter().map(digit));
         } else if self.exponent >= len - 1 {
             out.extend(self.digits.iter().map(digit));
-            out.extend(std::iter::repeat_n('0', (self.exponent - (len - 1)) as usize));
+            out.extend(std::iter::repeat_n(
+                '0',
+                (self.exponent - (len - 1)) as usize,
+            ));
         } else {
             let point = (self.exponent + 1) as usize;
             out.extend(self.digits[..point].iter().map(digit));
@@ -402,8 +439,29 @@ mod tests {
 
     #[test]
     fn rejects_what_dynamodb_rejects() {
-        for bad in ["NaN", "Infinity", "-Infinity", "-NaN", "dog", "-dog", " 1", "1 ", "1e", "e5", ".", "-", "1.2.3", "1e5.5", "0x10", "1_000"] {
-            assert_eq!(Number::parse(bad), Err(NumberError::NotNumeric(bad.into())), "{bad}");
+        for bad in [
+            "NaN",
+            "Infinity",
+            "-Infinity",
+            "-NaN",
+            "dog",
+            "-dog",
+            " 1",
+            "1 ",
+            "1e",
+            "e5",
+            ".",
+            "-",
+            "1.2.3",
+            "1e5.5",
+            "0x10",
+            "1_000",
+        ] {
+            assert_eq!(
+                Number::parse(bad),
+                Err(NumberError::NotNumeric(bad.into())),
+                "{bad}"
+            );
         }
         assert_eq!(Number::parse(""), Err(NumberError::Empty));
         assert_eq!(
@@ -414,10 +472,20 @@ mod tests {
 
     #[test]
     fn range_and_precision_limits() {
-        for ok in ["1e10", "1e100", "1e125", "9.99999999e125", "1e-100", "1e-130", "-1e125", "-1e-130",
-            "3.1415926535897932384626433832795028841", "314159265358979323846.26433832795028841",
-            "31415926535897932384626433832795028841e30", "9.9999999999999999999999999999999999999E+125"]
-        {
+        for ok in [
+            "1e10",
+            "1e100",
+            "1e125",
+            "9.99999999e125",
+            "1e-100",
+            "1e-130",
+            "-1e125",
+            "-1e-130",
+            "3.1415926535897932384626433832795028841",
+            "314159265358979323846.26433832795028841",
+            "31415926535897932384626433832795028841e30",
+            "9.9999999999999999999999999999999999999E+125",
+        ] {
             n(ok);
         }
         for over in ["1e126", "11e125", "-1e126", "1e99999999999999999999"] {
@@ -426,10 +494,16 @@ mod tests {
         for under in ["1e-131", "0.9e-130", "-1e-131"] {
             assert_eq!(Number::parse(under), Err(NumberError::Underflow), "{under}");
         }
-        for long in ["3.14159265358979323846264338327950288419", "123456789012345678901234567890123456789",
-            "-1.23456789012345678901234567890123456789"]
-        {
-            assert_eq!(Number::parse(long), Err(NumberError::TooManyDigits), "{long}");
+        for long in [
+            "3.14159265358979323846264338327950288419",
+            "123456789012345678901234567890123456789",
+            "-1.23456789012345678901234567890123456789",
+        ] {
+            assert_eq!(
+                Number::parse(long),
+                Err(NumberError::TooManyDigits),
+                "{long}"
+            );
         }
         // Zeros around the digits are not significant.
         n("000000000000000000000000000000000000001234567890000000000000000000000000000000000000");
@@ -444,7 +518,21 @@ mod tests {
         assert_eq!(n("1"), n("1.0"));
         assert_eq!(n("100"), n("1e2"));
         assert_eq!(n("0"), n("-0"));
-        let ordered = ["-1e125", "-100", "-1.5", "-1", "-0.001", "0", "1e-130", "0.5", "1", "1.0000001", "2", "10", "1e125"];
+        let ordered = [
+            "-1e125",
+            "-100",
+            "-1.5",
+            "-1",
+            "-0.001",
+            "0",
+            "1e-130",
+            "0.5",
+            "1",
+            "1.0000001",
+            "2",
+            "10",
+            "1e125",
+        ];
         for pair in ordered.windows(2) {
             assert!(n(pair[0]) < n(pair[1]), "{} < {}", pair[0], pair[1]);
         }
@@ -454,8 +542,14 @@ mod tests {
     fn exact_arithmetic() {
         let sum = |a: &str, b: &str| n(a).checked_add(&n(b)).map(|r| r.to_string());
         let diff = |a: &str, b: &str| n(a).checked_sub(&n(b)).map(|r| r.to_string());
-        assert_eq!(sum("1", "10000000000000000000000").unwrap(), "10000000000000000000001");
-        assert_eq!(diff("10000000000000000000000", "1").unwrap(), "9999999999999999999999");
+        assert_eq!(
+            sum("1", "10000000000000000000000").unwrap(),
+            "10000000000000000000001"
+        );
+        assert_eq!(
+            diff("10000000000000000000000", "1").unwrap(),
+            "9999999999999999999999"
+        );
         assert_eq!(sum("0.1", "0.2").unwrap(), "0.3");
         assert_eq!(sum("-5", "3").unwrap(), "-2");
         assert_eq!(sum("5", "-5").unwrap(), "0");

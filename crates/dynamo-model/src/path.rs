@@ -15,7 +15,10 @@ pub struct Name {
 
 impl Name {
     pub fn plain(name: impl Into<String>) -> Self {
-        Name { name: name.into(), placeholder: None }
+        Name {
+            name: name.into(),
+            placeholder: None,
+        }
     }
 }
 
@@ -34,7 +37,9 @@ pub struct Path {
 impl Path {
     /// A top-level attribute path.
     pub fn attribute(name: impl Into<String>) -> Self {
-        Path { elements: vec![PathElement::Attribute(Name::plain(name))] }
+        Path {
+            elements: vec![PathElement::Attribute(Name::plain(name))],
+        }
     }
 
     /// The resolved name of the top-level attribute.
@@ -103,7 +108,10 @@ fn step<'a>(value: &'a AttributeValue, element: &PathElement) -> Option<&'a Attr
     }
 }
 
-fn step_mut<'a>(value: &'a mut AttributeValue, element: &PathElement) -> Option<&'a mut AttributeValue> {
+fn step_mut<'a>(
+    value: &'a mut AttributeValue,
+    element: &PathElement,
+) -> Option<&'a mut AttributeValue> {
     match (value, element) {
         (AttributeValue::M(map), PathElement::Attribute(name)) => map.get_mut(&name.name),
         (AttributeValue::L(list), PathElement::Index(i)) => list.get_mut(*i),
@@ -116,7 +124,10 @@ fn step_mut<'a>(value: &'a mut AttributeValue, element: &PathElement) -> Option<
 pub struct InvalidPath;
 
 /// The container holding the last element of `path`, or `InvalidPath`.
-fn parent_mut<'a>(item: &'a mut Item, path: &Path) -> Result<Option<&'a mut AttributeValue>, InvalidPath> {
+fn parent_mut<'a>(
+    item: &'a mut Item,
+    path: &Path,
+) -> Result<Option<&'a mut AttributeValue>, InvalidPath> {
     if path.is_top_level() {
         return Ok(None);
     }
@@ -155,9 +166,11 @@ pub fn remove_path(item: &mut Item, path: &Path) -> Result<Option<AttributeValue
     match (parent_mut(item, path)?, last) {
         (None, _) => Ok(item.remove(path.head())),
         (Some(AttributeValue::M(map)), PathElement::Attribute(name)) => Ok(map.remove(&name.name)),
-        (Some(AttributeValue::L(list)), PathElement::Index(i)) => {
-            Ok(if *i < list.len() { Some(list.remove(*i)) } else { None })
-        }
+        (Some(AttributeValue::L(list)), PathElement::Index(i)) => Ok(if *i < list.len() {
+            Some(list.remove(*i))
+        } else {
+            None
+        }),
         _ => Err(InvalidPath),
     }
 }
@@ -168,8 +181,12 @@ pub fn remove_path(item: &mut Item, path: &Path) -> Result<Option<AttributeValue
 pub fn project_paths<'p>(item: &Item, paths: impl IntoIterator<Item = &'p Path>) -> Item {
     let mut tree: BTreeMap<String, Projected> = BTreeMap::new();
     for path in paths {
-        let Some(top) = item.get(path.head()) else { continue };
-        let Some(projected) = project_value(top, &path.elements[1..]) else { continue };
+        let Some(top) = item.get(path.head()) else {
+            continue;
+        };
+        let Some(projected) = project_value(top, &path.elements[1..]) else {
+            continue;
+        };
         match tree.get_mut(path.head()) {
             Some(existing) => existing.merge(projected),
             None => {
@@ -177,7 +194,9 @@ pub fn project_paths<'p>(item: &Item, paths: impl IntoIterator<Item = &'p Path>)
             }
         }
     }
-    tree.into_iter().map(|(name, projected)| (name, projected.into_value())).collect()
+    tree.into_iter()
+        .map(|(name, projected)| (name, projected.into_value()))
+        .collect()
 }
 
 /// A partially copied value: whole values at the leaves, selected map keys and list indices above.
@@ -203,8 +222,12 @@ impl Projected {
     fn into_value(self) -> AttributeValue {
         match self {
             Projected::Whole(value) => value,
-            Projected::Map(map) => AttributeValue::M(map.into_iter().map(|(k, v)| (k, v.into_value())).collect()),
-            Projected::List(list) => AttributeValue::L(list.into_values().map(Projected::into_value).collect()),
+            Projected::Map(map) => {
+                AttributeValue::M(map.into_iter().map(|(k, v)| (k, v.into_value())).collect())
+            }
+            Projected::List(list) => {
+                AttributeValue::L(list.into_values().map(Projected::into_value).collect())
+            }
         }
     }
 }
@@ -226,7 +249,9 @@ fn project_value(value: &AttributeValue, rest: &[PathElement]) -> Option<Project
     };
     let projected = project_value(step(value, first)?, rest)?;
     Some(match first {
-        PathElement::Attribute(name) => Projected::Map(BTreeMap::from([(name.name.clone(), projected)])),
+        PathElement::Attribute(name) => {
+            Projected::Map(BTreeMap::from([(name.name.clone(), projected)]))
+        }
         PathElement::Index(i) => Projected::List(BTreeMap::from([(*i, projected)])),
     })
 }

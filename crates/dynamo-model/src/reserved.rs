@@ -591,7 +591,9 @@ mod tests {
     fn list_is_sorted_and_complete() {
         assert!(RESERVED_WORDS.windows(2).all(|w| w[0] < w[1]));
         assert_eq!(RESERVED_WORDS.len(), 573);
-        for word in ["uuid", "name", "Size", "DATA", "ttl", "key", "hash", "user", "url", "counter", "index"] {
+        for word in [
+            "uuid", "name", "Size", "DATA", "ttl", "key", "hash", "user", "url", "counter", "index",
+        ] {
             assert!(is_reserved(word), "{word}");
         }
         for word in ["V", "U", "DK", "R", "A", "P", "pk", "aci"] {

@@ -125,7 +125,9 @@ impl AttributeValue {
     /// Convenience constructor for a number from its decimal text (panics on invalid input;
     /// use [`Number::parse`] for untrusted text).
     pub fn n(text: &str) -> Self {
-        AttributeValue::N(Number::parse(text).unwrap_or_else(|e| panic!("invalid number {text:?}: {e}")))
+        AttributeValue::N(
+            Number::parse(text).unwrap_or_else(|e| panic!("invalid number {text:?}: {e}")),
+        )
     }
 
     pub fn s(text: impl Into<String>) -> Self {
@@ -138,7 +140,9 @@ impl AttributeValue {
     /// content mistakes `ValidationException`s, as in DynamoDB.
     pub fn from_json(json: &Value) -> Result<Self> {
         let Value::Object(fields) = json else {
-            return Err(DynamoError::serialization("Unexpected value type in payload"));
+            return Err(DynamoError::serialization(
+                "Unexpected value type in payload",
+            ));
         };
         let mut parsed = None;
         // DynamoDB reports a bad value before it complains about several type descriptors.
@@ -172,11 +176,16 @@ impl AttributeValue {
             AttributeValue::B(b) => Value::String(BASE64.encode(b)),
             AttributeValue::Bool(b) => Value::Bool(*b),
             AttributeValue::Null => Value::Bool(true),
-            AttributeValue::L(list) => Value::Array(list.iter().map(AttributeValue::to_json).collect()),
+            AttributeValue::L(list) => {
+                Value::Array(list.iter().map(AttributeValue::to_json).collect())
+            }
             AttributeValue::M(map) => item_to_json(map),
             AttributeValue::Ss(set) => set.iter().map(|s| Value::String(s.clone())).collect(),
             AttributeValue::Ns(set) => set.iter().map(|n| Value::String(n.to_string())).collect(),
-            AttributeValue::Bs(set) => set.iter().map(|b| Value::String(BASE64.encode(b))).collect(),
+            AttributeValue::Bs(set) => set
+                .iter()
+                .map(|b| Value::String(BASE64.encode(b)))
+                .collect(),
         };
         object.insert(self.value_type().as_str().to_string(), body);
         Value::Object(object)
@@ -194,7 +203,11 @@ fn parse_typed(descriptor: &str, body: &Value) -> Result<Option<AttributeValue>>
         "B" => AttributeValue::B(parse_binary(body)?),
         "BOOL" => match body {
             Value::Bool(b) => AttributeValue::Bool(*b),
-            _ => return Err(DynamoError::serialization("Unexpected token received from parser")),
+            _ => {
+                return Err(DynamoError::serialization(
+                    "Unexpected token received from parser",
+                ));
+            }
         },
         "NULL" => match body {
             Value::Bool(true) => AttributeValue::Null,
@@ -203,19 +216,30 @@ fn parse_typed(descriptor: &str, body: &Value) -> Result<Option<AttributeValue>>
                     "Null attribute value types must have the value of true",
                 ));
             }
-            _ => return Err(DynamoError::serialization("Unexpected token received from parser")),
+            _ => {
+                return Err(DynamoError::serialization(
+                    "Unexpected token received from parser",
+                ));
+            }
         },
         "L" => AttributeValue::L(
-            expect_array(body)?.iter().map(AttributeValue::from_json).collect::<Result<_>>()?,
+            expect_array(body)?
+                .iter()
+                .map(AttributeValue::from_json)
+                .collect::<Result<_>>()?,
         ),
         "M" => AttributeValue::M(item_from_json(body)?),
         "SS" => {
             let items = expect_array(body)?;
             if items.is_empty() {
-                return Err(DynamoError::invalid_parameter("An string set  may not be empty"));
+                return Err(DynamoError::invalid_parameter(
+                    "An string set  may not be empty",
+                ));
             }
-            let strings: Vec<&str> =
-                items.iter().map(|v| expect_string(v, "String")).collect::<Result<_>>()?;
+            let strings: Vec<&str> = items
+                .iter()
+                .map(|v| expect_string(v, "String"))
+                .collect::<Result<_>>()?;
             let set: BTreeSet<String> = strings.iter().map(|s| s.to_string()).collect();
             if set.len() != strings.len() {
                 return Err(DynamoError::invalid_parameter(format!(
@@ -228,7 +252,9 @@ fn parse_typed(descriptor: &str, body: &Value) -> Result<Option<AttributeValue>>
         "NS" => {
             let items = expect_array(body)?;
             if items.is_empty() {
-                return Err(DynamoError::invalid_parameter("An number set  may not be empty"));
+                return Err(DynamoError::invalid_parameter(
+                    "An number set  may not be empty",
+                ));
             }
             let numbers: Vec<Number> = items
                 .iter()
@@ -237,20 +263,27 @@ fn parse_typed(descriptor: &str, body: &Value) -> Result<Option<AttributeValue>>
             let count = numbers.len();
             let set: BTreeSet<Number> = numbers.into_iter().collect();
             if set.len() != count {
-                return Err(DynamoError::validation("Input collection contains duplicates"));
+                return Err(DynamoError::validation(
+                    "Input collection contains duplicates",
+                ));
             }
             AttributeValue::Ns(set)
         }
         "BS" => {
             let items = expect_array(body)?;
             if items.is_empty() {
-                return Err(DynamoError::invalid_parameter("Binary sets should not be empty"));
+                return Err(DynamoError::invalid_parameter(
+                    "Binary sets should not be empty",
+                ));
             }
             let binaries: Vec<Vec<u8>> = items.iter().map(parse_binary).collect::<Result<_>>()?;
             let count = binaries.len();
             let set: BTreeSet<Vec<u8>> = binaries.into_iter().collect();
             if set.len() != count {
-                let shown: Vec<String> = items.iter().map(|v| v.as_str().unwrap_or_default().to_string()).collect();
+                let shown: Vec<String> = items
+                    .iter()
+                    .map(|v| v.as_str().unwrap_or_default().to_string())
+                    .collect();
                 return Err(DynamoError::invalid_parameter(format!(
                     "Input collection [{}]of type BS contains duplicates.",
                     shown.join(", ")
@@ -258,7 +291,11 @@ fn parse_typed(descriptor: &str, body: &Value) -> Result<Option<AttributeValue>>
             }
             AttributeValue::Bs(set)
         }
-        _ => return Err(DynamoError::serialization(format!("Unknown attribute value type: {descriptor}"))),
+        _ => {
+            return Err(DynamoError::serialization(format!(
+                "Unknown attribute value type: {descriptor}"
+            )));
+        }
     };
     Ok(Some(value))
 }
@@ -269,16 +306,22 @@ fn expect_string<'a>(body: &'a Value, java_type: &str) -> Result<&'a str> {
         Value::Array(_) => Err(DynamoError::serialization(format!(
             "Unrecognized collection type class java.lang.{java_type}"
         ))),
-        Value::Object(_) => Err(DynamoError::serialization("Start of structure or map found where not expected")),
+        Value::Object(_) => Err(DynamoError::serialization(
+            "Start of structure or map found where not expected",
+        )),
         // DynamoDB accepts no bare JSON numbers or booleans for string-typed members.
-        _ => Err(DynamoError::serialization(format!("NUMBER_VALUE cannot be converted to {java_type}"))),
+        _ => Err(DynamoError::serialization(format!(
+            "NUMBER_VALUE cannot be converted to {java_type}"
+        ))),
     }
 }
 
 fn expect_array(body: &Value) -> Result<&Vec<Value>> {
     match body {
         Value::Array(items) => Ok(items),
-        _ => Err(DynamoError::serialization("Start of structure or map found where not expected")),
+        _ => Err(DynamoError::serialization(
+            "Start of structure or map found where not expected",
+        )),
     }
 }
 
@@ -290,9 +333,15 @@ fn parse_binary(body: &Value) -> Result<Vec<u8>> {
     let text = match body {
         Value::String(s) => s,
         Value::Array(_) => {
-            return Err(DynamoError::serialization("Unrecognized collection type class java.nio.ByteBuffer"));
+            return Err(DynamoError::serialization(
+                "Unrecognized collection type class java.nio.ByteBuffer",
+            ));
         }
-        _ => return Err(DynamoError::serialization("Start of structure or map found where not expected")),
+        _ => {
+            return Err(DynamoError::serialization(
+                "Start of structure or map found where not expected",
+            ));
+        }
     };
     if text.len() % 4 != 0 {
         return Err(DynamoError::serialization(format!(
@@ -308,7 +357,9 @@ fn parse_binary(body: &Value) -> Result<Vec<u8>> {
 /// Parses a map of attribute values (`Item`, `Key`, `M` bodies, `ExclusiveStartKey`).
 pub fn item_from_json(json: &Value) -> Result<Item> {
     let Value::Object(fields) = json else {
-        return Err(DynamoError::serialization("Unexpected value type in payload"));
+        return Err(DynamoError::serialization(
+            "Unexpected value type in payload",
+        ));
     };
     fields
         .iter()
@@ -317,11 +368,18 @@ pub fn item_from_json(json: &Value) -> Result<Item> {
 }
 
 pub fn item_to_json(item: &Item) -> Value {
-    Value::Object(item.iter().map(|(name, value)| (name.clone(), value.to_json())).collect())
+    Value::Object(
+        item.iter()
+            .map(|(name, value)| (name.clone(), value.to_json()))
+            .collect(),
+    )
 }
 
 impl serde::Serialize for AttributeValue {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
         self.to_json().serialize(serializer)
     }
 }
@@ -330,7 +388,9 @@ impl serde::Serialize for AttributeValue {
 /// the DynamoDB message. Servers that must tell `SerializationException` from
 /// `ValidationException` should deserialise to `serde_json::Value` and call `from_json`.
 impl<'de> serde::Deserialize<'de> for AttributeValue {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> std::result::Result<Self, D::Error> {
         let json = Value::deserialize(deserializer)?;
         AttributeValue::from_json(&json).map_err(|e| serde::de::Error::custom(e.message))
     }
@@ -376,26 +436,71 @@ mod tests {
 
     #[test]
     fn numbers_come_back_normalised() {
-        assert_eq!(parse(json!({"N": "0001.50"})).unwrap().to_json(), json!({"N": "1.5"}));
-        assert_eq!(parse(json!({"NS": ["1", "1.0"]})).unwrap_err().message, "Input collection contains duplicates");
+        assert_eq!(
+            parse(json!({"N": "0001.50"})).unwrap().to_json(),
+            json!({"N": "1.5"})
+        );
+        assert_eq!(
+            parse(json!({"NS": ["1", "1.0"]})).unwrap_err().message,
+            "Input collection contains duplicates"
+        );
     }
 
     #[test]
     fn dynamodb_validation_messages() {
         let cases = [
-            (json!({}), "Supplied AttributeValue is empty, must contain exactly one of the supported datatypes"),
-            (json!({"S": "a", "N": "1"}), "Supplied AttributeValue has more than one datatypes set, must contain exactly one of the supported datatypes"),
-            (json!({"NULL": false}), "One or more parameter values were invalid: Null attribute value types must have the value of true"),
-            (json!({"SS": []}), "One or more parameter values were invalid: An string set  may not be empty"),
-            (json!({"NS": []}), "One or more parameter values were invalid: An number set  may not be empty"),
-            (json!({"BS": []}), "One or more parameter values were invalid: Binary sets should not be empty"),
-            (json!({"SS": ["a", "a"]}), "One or more parameter values were invalid: Input collection [a, a] contains duplicates."),
-            (json!({"BS": ["Yg==", "Yg=="]}), "One or more parameter values were invalid: Input collection [Yg==, Yg==]of type BS contains duplicates."),
-            (json!({"N": "b"}), "The parameter cannot be converted to a numeric value: b"),
-            (json!({"N": ""}), "The parameter cannot be converted to a numeric value"),
-            (json!({"N": "1e126"}), "Number overflow. Attempting to store a number with magnitude larger than supported range"),
-            (json!({"M": {"a": {"N": "1e-131"}}}), "Number underflow. Attempting to store a number with magnitude smaller than supported range"),
-            (json!({"L": [{"N": "123456789012345678901234567890123456789"}]}), "Attempting to store more than 38 significant digits in a Number"),
+            (
+                json!({}),
+                "Supplied AttributeValue is empty, must contain exactly one of the supported datatypes",
+            ),
+            (
+                json!({"S": "a", "N": "1"}),
+                "Supplied AttributeValue has more than one datatypes set, must contain exactly one of the supported datatypes",
+            ),
+            (
+                json!({"NULL": false}),
+                "One or more parameter values were invalid: Null attribute value types must have the value of true",
+            ),
+            (
+                json!({"SS": []}),
+                "One or more parameter values were invalid: An string set  may not be empty",
+            ),
+            (
+                json!({"NS": []}),
+                "One or more parameter values were invalid: An number set  may not be empty",
+            ),
+            (
+                json!({"BS": []}),
+                "One or more parameter values were invalid: Binary sets should not be empty",
+            ),
+            (
+                json!({"SS": ["a", "a"]}),
+                "One or more parameter values were invalid: Input collection [a, a] contains duplicates.",
+            ),
+            (
+                json!({"BS": ["Yg==", "Yg=="]}),
+                "One or more parameter values were invalid: Input collection [Yg==, Yg==]of type BS contains duplicates.",
+            ),
+            (
+                json!({"N": "b"}),
+                "The parameter cannot be converted to a numeric value: b",
+            ),
+            (
+                json!({"N": ""}),
+                "The parameter cannot be converted to a numeric value",
+            ),
+            (
+                json!({"N": "1e126"}),
+                "Number overflow. Attempting to store a number with magnitude larger than supported range",
+            ),
+            (
+                json!({"M": {"a": {"N": "1e-131"}}}),
+                "Number underflow. Attempting to store a number with magnitude smaller than supported range",
+            ),
+            (
+                json!({"L": [{"N": "123456789012345678901234567890123456789"}]}),
+                "Attempting to store more than 38 significant digits in a Number",
+            ),
         ];
         for (input, message) in cases {
             let err = parse(input.clone()).unwrap_err();
@@ -406,8 +511,18 @@ mod tests {
 
     #[test]
     fn structural_errors_are_serialization_errors() {
-        for input in [json!({"N": 123}), json!({"S": ["a"]}), json!({"B": "abc"}), json!({"BOOL": "yes"}), json!("x")] {
-            assert_eq!(parse(input.clone()).unwrap_err().kind, ErrorKind::Serialization, "{input}");
+        for input in [
+            json!({"N": 123}),
+            json!({"S": ["a"]}),
+            json!({"B": "abc"}),
+            json!({"BOOL": "yes"}),
+            json!("x"),
+        ] {
+            assert_eq!(
+                parse(input.clone()).unwrap_err().kind,
+                ErrorKind::Serialization,
+                "{input}"
+            );
         }
     }
 }

@@ -6,7 +6,10 @@ use std::collections::BTreeMap;
 
 use dynamo_model::expr::{Comparator, Operand, SetOperand, SetValue, UpdateAction, ValueRef};
 use dynamo_model::path::{Name, PathElement};
-use dynamo_model::{AttributeValue as V, Condition, ExpressionAttributes, Number, Path, UpdateExpression, encode_sort_key};
+use dynamo_model::{
+    AttributeValue as V, Condition, ExpressionAttributes, Number, Path, UpdateExpression,
+    encode_sort_key,
+};
 use proptest::prelude::*;
 
 /// A number as sign, significant digits (no leading zero) and the power of ten of the last digit.
@@ -18,17 +21,29 @@ struct Decimal {
 }
 
 fn decimal() -> impl Strategy<Value = Decimal> {
-    (any::<bool>(), "[1-9][0-9]{0,37}", -130i32..=125).prop_filter_map("in DynamoDB's range", |(negative, digits, leading)| {
-        // Choose the leading digit's exponent, derive the last digit's.
-        let low_exponent = leading - (digits.len() as i32 - 1);
-        let d = Decimal { negative, digits, low_exponent };
-        Number::parse(&d.scientific()).ok().map(|_| d)
-    })
+    (any::<bool>(), "[1-9][0-9]{0,37}", -130i32..=125).prop_filter_map(
+        "in DynamoDB's range",
+        |(negative, digits, leading)| {
+            // Choose the leading digit's exponent, derive the last digit's.
+            let low_exponent = leading - (digits.len() as i32 - 1);
+            let d = Decimal {
+                negative,
+                digits,
+                low_exponent,
+            };
+            Number::parse(&d.scientific()).ok().map(|_| d)
+        },
+    )
 }
 
 impl Decimal {
     fn scientific(&self) -> String {
-        format!("{}{}e{}", if self.negative { "-" } else { "" }, self.digits, self.low_exponent)
+        format!(
+            "{}{}e{}",
+            if self.negative { "-" } else { "" },
+            self.digits,
+            self.low_exponent
+        )
     }
 
     /// Plain notation with extra leading and trailing zeros.
@@ -36,19 +51,37 @@ impl Decimal {
         let sign = if self.negative { "-" } else { "+" };
         let digits = format!("{}{}", "0".repeat(lead), self.digits);
         if self.low_exponent >= 0 {
-            format!("{sign}{digits}{}.{}", "0".repeat(self.low_exponent as usize), "0".repeat(trail))
+            format!(
+                "{sign}{digits}{}.{}",
+                "0".repeat(self.low_exponent as usize),
+                "0".repeat(trail)
+            )
         } else {
             let fraction_len = (-self.low_exponent) as usize;
-            let padded = format!("{}{digits}", "0".repeat(fraction_len.saturating_sub(digits.len()) + 1));
+            let padded = format!(
+                "{}{digits}",
+                "0".repeat(fraction_len.saturating_sub(digits.len()) + 1)
+            );
             let point = padded.len() - fraction_len;
-            format!("{sign}{}.{}{}", &padded[..point], &padded[point..], "0".repeat(trail))
+            format!(
+                "{sign}{}.{}{}",
+                &padded[..point],
+                &padded[point..],
+                "0".repeat(trail)
+            )
         }
     }
 
     /// Reference order: scale both to the smaller exponent and compare integer strings.
     fn reference_cmp(&self, other: &Decimal) -> Ordering {
         let low = self.low_exponent.min(other.low_exponent);
-        let scaled = |d: &Decimal| format!("{}{}", d.digits, "0".repeat((d.low_exponent - low) as usize));
+        let scaled = |d: &Decimal| {
+            format!(
+                "{}{}",
+                d.digits,
+                "0".repeat((d.low_exponent - low) as usize)
+            )
+        };
         let (a, b) = (scaled(self), scaled(other));
         let magnitude = a.len().cmp(&b.len()).then_with(|| a.cmp(&b));
         match (self.negative, other.negative) {
@@ -124,24 +157,46 @@ fn values() -> BTreeMap<String, V> {
 }
 
 fn attributes() -> ExpressionAttributes {
-    let names = NAMES.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let names = NAMES
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     ExpressionAttributes::new(Some(names), Some(values())).unwrap()
 }
 
 fn value(placeholder: &str) -> ValueRef {
-    ValueRef { placeholder: placeholder.to_string(), value: values()[placeholder].clone() }
+    ValueRef {
+        placeholder: placeholder.to_string(),
+        value: values()[placeholder].clone(),
+    }
 }
 
 fn name() -> impl Strategy<Value = Name> {
     prop_oneof![
-        (0..NAMES.len()).prop_map(|i| Name { name: NAMES[i].1.to_string(), placeholder: Some(NAMES[i].0.to_string()) }),
+        (0..NAMES.len()).prop_map(|i| Name {
+            name: NAMES[i].1.to_string(),
+            placeholder: Some(NAMES[i].0.to_string())
+        }),
         (0..BARE.len()).prop_map(|i| Name::plain(BARE[i])),
     ]
 }
 
 fn path() -> impl Strategy<Value = Path> {
-    (name(), proptest::collection::vec(prop_oneof![name().prop_map(PathElement::Attribute), (0usize..20).prop_map(PathElement::Index)], 0..3))
-        .prop_map(|(head, rest)| Path { elements: std::iter::once(PathElement::Attribute(head)).chain(rest).collect() })
+    (
+        name(),
+        proptest::collection::vec(
+            prop_oneof![
+                name().prop_map(PathElement::Attribute),
+                (0usize..20).prop_map(PathElement::Index)
+            ],
+            0..3,
+        ),
+    )
+        .prop_map(|(head, rest)| Path {
+            elements: std::iter::once(PathElement::Attribute(head))
+                .chain(rest)
+                .collect(),
+        })
 }
 
 fn string_value() -> impl Strategy<Value = ValueRef> {
@@ -158,8 +213,12 @@ fn operand() -> impl Strategy<Value = Operand> {
 
 fn comparator() -> impl Strategy<Value = Comparator> {
     prop_oneof![
-        Just(Comparator::Eq), Just(Comparator::Ne), Just(Comparator::Lt),
-        Just(Comparator::Le), Just(Comparator::Gt), Just(Comparator::Ge),
+        Just(Comparator::Eq),
+        Just(Comparator::Ne),
+        Just(Comparator::Lt),
+        Just(Comparator::Le),
+        Just(Comparator::Gt),
+        Just(Comparator::Ge),
     ]
 }
 
@@ -174,14 +233,22 @@ fn leaf_condition() -> impl Strategy<Value = Condition> {
             .prop_map(|(op, left, right)| Condition::Compare { op, left, right }),
         // Both bounds as values must be ordered; a path bound is unchecked.
         (operand(), path(), 0..3usize).prop_map(|(operand, low, high)| Condition::Between {
-            operand, low: Operand::Path(low), high: Operand::Value(value([":s0", ":s1", ":s2"][high])),
+            operand,
+            low: Operand::Path(low),
+            high: Operand::Value(value([":s0", ":s1", ":s2"][high])),
         }),
-        (operand(), proptest::collection::vec(operand(), 1..4)).prop_map(|(operand, list)| Condition::In { operand, list }),
+        (operand(), proptest::collection::vec(operand(), 1..4))
+            .prop_map(|(operand, list)| Condition::In { operand, list }),
         path().prop_map(Condition::AttributeExists),
         path().prop_map(Condition::AttributeNotExists),
         path().prop_map(|p| Condition::AttributeType(p, Operand::Value(value(":t")))),
-        (path(), string_value()).prop_map(|(p, v)| Condition::BeginsWith(Operand::Path(p), Operand::Value(v))),
-        (path(), operand()).prop_filter("operands must differ", |(p, o)| distinct(&Operand::Path(p.clone()), o))
+        (path(), string_value())
+            .prop_map(|(p, v)| Condition::BeginsWith(Operand::Path(p), Operand::Value(v))),
+        (path(), operand())
+            .prop_filter("operands must differ", |(p, o)| distinct(
+                &Operand::Path(p.clone()),
+                o
+            ))
             .prop_map(|(p, o)| Condition::Contains(Operand::Path(p), o)),
     ]
 }
@@ -189,8 +256,10 @@ fn leaf_condition() -> impl Strategy<Value = Condition> {
 fn condition() -> impl Strategy<Value = Condition> {
     leaf_condition().prop_recursive(4, 24, 2, |inner| {
         prop_oneof![
-            (inner.clone(), inner.clone()).prop_map(|(a, b)| Condition::And(Box::new(a), Box::new(b))),
-            (inner.clone(), inner.clone()).prop_map(|(a, b)| Condition::Or(Box::new(a), Box::new(b))),
+            (inner.clone(), inner.clone())
+                .prop_map(|(a, b)| Condition::And(Box::new(a), Box::new(b))),
+            (inner.clone(), inner.clone())
+                .prop_map(|(a, b)| Condition::Or(Box::new(a), Box::new(b))),
             inner.prop_map(|a| Condition::Not(Box::new(a))),
         ]
     })
@@ -207,7 +276,10 @@ fn update() -> impl Strategy<Value = UpdateExpression> {
         set_operand.clone().prop_map(SetValue::Operand),
         (set_operand.clone(), set_operand.clone()).prop_map(|(a, b)| SetValue::Plus(a, b)),
         (set_operand.clone(), set_operand).prop_map(|(a, b)| SetValue::Minus(a, b)),
-        path().prop_map(|p| SetValue::Operand(SetOperand::ListAppend(Box::new(SetOperand::Path(p)), Box::new(SetOperand::Value(value(":l")))))),
+        path().prop_map(|p| SetValue::Operand(SetOperand::ListAppend(
+            Box::new(SetOperand::Path(p)),
+            Box::new(SetOperand::Value(value(":l")))
+        ))),
     ];
     let action = prop_oneof![
         set_value.prop_map(|v| (0u8, Some(v))),
@@ -222,7 +294,10 @@ fn update() -> impl Strategy<Value = UpdateExpression> {
             let mut target = tail.clone();
             target.elements[0] = PathElement::Attribute(Name::plain(format!("t{i}")));
             let (section, action) = match kind {
-                0 => (Section::Set, UpdateAction::Set(target, set_value.expect("set has a value"))),
+                0 => (
+                    Section::Set,
+                    UpdateAction::Set(target, set_value.expect("set has a value")),
+                ),
                 1 => (Section::Remove, UpdateAction::Remove(target)),
                 2 => (Section::Add, UpdateAction::Add(target, value(":n"))),
                 _ => (Section::Delete, UpdateAction::Delete(target, value(":ss"))),

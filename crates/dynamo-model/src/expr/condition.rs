@@ -28,9 +28,20 @@ pub enum Operand {
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Condition {
-    Compare { op: Comparator, left: Operand, right: Operand },
-    Between { operand: Operand, low: Operand, high: Operand },
-    In { operand: Operand, list: Vec<Operand> },
+    Compare {
+        op: Comparator,
+        left: Operand,
+        right: Operand,
+    },
+    Between {
+        operand: Operand,
+        low: Operand,
+        high: Operand,
+    },
+    In {
+        operand: Operand,
+        list: Vec<Operand>,
+    },
     AttributeExists(Path),
     AttributeNotExists(Path),
     AttributeType(Path, Operand),
@@ -116,32 +127,47 @@ impl Condition {
                 }
             }
             Condition::Between { operand, low, high } => {
-                let (Some(v), Some(lo), Some(hi)) = (operand.evaluate(item), low.evaluate(item), high.evaluate(item))
-                else {
+                let (Some(v), Some(lo), Some(hi)) = (
+                    operand.evaluate(item),
+                    low.evaluate(item),
+                    high.evaluate(item),
+                ) else {
                     return false;
                 };
-                compare_values(&v, &lo).is_some_and(Ordering::is_ge) && compare_values(&v, &hi).is_some_and(Ordering::is_le)
+                compare_values(&v, &lo).is_some_and(Ordering::is_ge)
+                    && compare_values(&v, &hi).is_some_and(Ordering::is_le)
             }
             Condition::In { operand, list } => {
-                let Some(v) = operand.evaluate(item) else { return false };
-                list.iter().any(|candidate| candidate.evaluate(item).is_some_and(|c| c == v))
+                let Some(v) = operand.evaluate(item) else {
+                    return false;
+                };
+                list.iter()
+                    .any(|candidate| candidate.evaluate(item).is_some_and(|c| c == v))
             }
             Condition::AttributeExists(path) => path.resolve(item).is_some(),
             Condition::AttributeNotExists(path) => path.resolve(item).is_none(),
             Condition::AttributeType(path, type_name) => {
-                let (Some(v), Some(t)) = (path.resolve(item), type_name.evaluate(item)) else { return false };
+                let (Some(v), Some(t)) = (path.resolve(item), type_name.evaluate(item)) else {
+                    return false;
+                };
                 matches!(&*t, AttributeValue::S(name) if ValueType::parse(name) == Some(v.value_type()))
             }
             Condition::BeginsWith(operand, prefix) => {
-                let (Some(v), Some(p)) = (operand.evaluate(item), prefix.evaluate(item)) else { return false };
+                let (Some(v), Some(p)) = (operand.evaluate(item), prefix.evaluate(item)) else {
+                    return false;
+                };
                 match (&*v, &*p) {
-                    (AttributeValue::S(s), AttributeValue::S(prefix)) => s.as_bytes().starts_with(prefix.as_bytes()),
+                    (AttributeValue::S(s), AttributeValue::S(prefix)) => {
+                        s.as_bytes().starts_with(prefix.as_bytes())
+                    }
                     (AttributeValue::B(b), AttributeValue::B(prefix)) => b.starts_with(prefix),
                     _ => false,
                 }
             }
             Condition::Contains(haystack, needle) => {
-                let (Some(h), Some(n)) = (haystack.evaluate(item), needle.evaluate(item)) else { return false };
+                let (Some(h), Some(n)) = (haystack.evaluate(item), needle.evaluate(item)) else {
+                    return false;
+                };
                 contains(&h, &n)
             }
             Condition::And(a, b) => a.evaluate(item) && b.evaluate(item),
@@ -164,7 +190,11 @@ impl Condition {
                 operand(left, out);
                 operand(right, out);
             }
-            Condition::Between { operand: o, low, high } => {
+            Condition::Between {
+                operand: o,
+                low,
+                high,
+            } => {
                 operand(o, out);
                 operand(low, out);
                 operand(high, out);
@@ -227,11 +257,17 @@ impl fmt::Display for Condition {
         // Binary operators parse left-associatively, so a right child of equal precedence
         // needs parentheses.
         let child = |f: &mut fmt::Formatter<'_>, c: &Condition, min: u8| {
-            if c.precedence() < min { write!(f, "({c})") } else { write!(f, "{c}") }
+            if c.precedence() < min {
+                write!(f, "({c})")
+            } else {
+                write!(f, "{c}")
+            }
         };
         match self {
             Condition::Compare { op, left, right } => write!(f, "{left} {} {right}", op.as_str()),
-            Condition::Between { operand, low, high } => write!(f, "{operand} BETWEEN {low} AND {high}"),
+            Condition::Between { operand, low, high } => {
+                write!(f, "{operand} BETWEEN {low} AND {high}")
+            }
             Condition::In { operand, list } => {
                 let items: Vec<String> = list.iter().map(ToString::to_string).collect();
                 write!(f, "{operand} IN ({})", items.join(", "))

@@ -40,7 +40,9 @@ pub struct KeyQuery {
 }
 
 fn invalid_operator(what: &str) -> DynamoError {
-    DynamoError::validation(format!("Invalid operator used in KeyConditionExpression: {what}"))
+    DynamoError::validation(format!(
+        "Invalid operator used in KeyConditionExpression: {what}"
+    ))
 }
 
 impl SortKeyOp {
@@ -65,9 +67,13 @@ impl SortKeyOp {
             SortKeyOp::Le(v) => cmp(v).is_some_and(|o| o.is_le()),
             SortKeyOp::Gt(v) => cmp(v).is_some_and(|o| o.is_gt()),
             SortKeyOp::Ge(v) => cmp(v).is_some_and(|o| o.is_ge()),
-            SortKeyOp::Between(lo, hi) => cmp(lo).is_some_and(|o| o.is_ge()) && cmp(hi).is_some_and(|o| o.is_le()),
+            SortKeyOp::Between(lo, hi) => {
+                cmp(lo).is_some_and(|o| o.is_ge()) && cmp(hi).is_some_and(|o| o.is_le())
+            }
             SortKeyOp::BeginsWith(prefix) => match (value, prefix) {
-                (AttributeValue::S(s), AttributeValue::S(p)) => s.as_bytes().starts_with(p.as_bytes()),
+                (AttributeValue::S(s), AttributeValue::S(p)) => {
+                    s.as_bytes().starts_with(p.as_bytes())
+                }
                 (AttributeValue::B(b), AttributeValue::B(p)) => b.starts_with(p),
                 _ => false,
             },
@@ -83,7 +89,9 @@ impl SortKeyOp {
             SortKeyOp::Le(v) => (Unbounded, Included(encode_sort_key(v))),
             SortKeyOp::Gt(v) => (Excluded(encode_sort_key(v)), Unbounded),
             SortKeyOp::Ge(v) => (Included(encode_sort_key(v)), Unbounded),
-            SortKeyOp::Between(lo, hi) => (Included(encode_sort_key(lo)), Included(encode_sort_key(hi))),
+            SortKeyOp::Between(lo, hi) => {
+                (Included(encode_sort_key(lo)), Included(encode_sort_key(hi)))
+            }
             SortKeyOp::BeginsWith(prefix) => prefix_bounds(&encode_sort_key(prefix)),
         }
     }
@@ -97,19 +105,29 @@ impl KeyCondition {
     }
 
     /// Matches the conditions to the key schema, with DynamoDB's Query errors.
-    pub fn for_schema(&self, partition: KeyAttribute<'_>, sort: Option<KeyAttribute<'_>>) -> Result<KeyQuery> {
+    pub fn for_schema(
+        &self,
+        partition: KeyAttribute<'_>,
+        sort: Option<KeyAttribute<'_>>,
+    ) -> Result<KeyQuery> {
         if sort.is_none() && self.predicates.len() > 1 {
             return Err(DynamoError::validation("Query key condition not supported"));
         }
         let find = |name: &str| self.predicates.iter().find(|p| p.attribute == name);
         let Some(partition_predicate) = find(partition.name) else {
-            return Err(DynamoError::validation(format!("Query condition missed key schema element: {}", partition.name)));
+            return Err(DynamoError::validation(format!(
+                "Query condition missed key schema element: {}",
+                partition.name
+            )));
         };
         let sort_predicate = match sort {
             Some(sort) => match find(sort.name) {
                 Some(p) => Some((p, sort)),
                 None if self.predicates.len() > 1 => {
-                    return Err(DynamoError::validation(format!("Query condition missed key schema element: {}", sort.name)));
+                    return Err(DynamoError::validation(format!(
+                        "Query condition missed key schema element: {}",
+                        sort.name
+                    )));
                 }
                 None => None,
             },
@@ -125,14 +143,22 @@ impl KeyCondition {
         };
         let sort_key = match sort_predicate {
             Some((predicate, schema)) => {
-                if predicate.op.values().iter().any(|v| v.value_type() != schema.value_type) {
+                if predicate
+                    .op
+                    .values()
+                    .iter()
+                    .any(|v| v.value_type() != schema.value_type)
+                {
                     return Err(type_mismatch());
                 }
                 Some(predicate.op.clone())
             }
             None => None,
         };
-        Ok(KeyQuery { partition_key, sort_key })
+        Ok(KeyQuery {
+            partition_key,
+            sort_key,
+        })
     }
 }
 
@@ -149,7 +175,9 @@ fn collect(condition: &Condition, out: &mut Vec<KeyPredicate>) -> Result<()> {
         Condition::AttributeNotExists(_) => return Err(invalid_operator("attribute_not_exists")),
         Condition::AttributeType(..) => return Err(invalid_operator("attribute_type")),
         Condition::Contains(..) => return Err(invalid_operator("contains")),
-        Condition::Compare { op: Comparator::Ne, .. } => return Err(invalid_operator("<>")),
+        Condition::Compare {
+            op: Comparator::Ne, ..
+        } => return Err(invalid_operator("<>")),
         Condition::Compare { op, left, right } => {
             let (attribute, value, op) = match (left, right) {
                 (Operand::Path(_), Operand::Path(_)) => return Err(multiple_names()),
@@ -180,7 +208,10 @@ fn collect(condition: &Condition, out: &mut Vec<KeyPredicate>) -> Result<()> {
             if matches!(low, Operand::Path(_)) || matches!(high, Operand::Path(_)) {
                 return Err(multiple_names());
             }
-            (operand, SortKeyOp::Between(scalar_value(low)?, scalar_value(high)?))
+            (
+                operand,
+                SortKeyOp::Between(scalar_value(low)?, scalar_value(high)?),
+            )
         }
         Condition::BeginsWith(operand, prefix) => {
             check_nested_operations(&[operand, prefix])?;
@@ -194,20 +225,31 @@ fn collect(condition: &Condition, out: &mut Vec<KeyPredicate>) -> Result<()> {
         }
     };
     check_nested_operations(&[attribute_operand])?;
-    let Operand::Path(path) = attribute_operand else { unreachable!("checked to be a path") };
+    let Operand::Path(path) = attribute_operand else {
+        unreachable!("checked to be a path")
+    };
     if !path.is_top_level() {
-        return Err(DynamoError::validation("KeyConditionExpressions cannot have conditions on nested attributes"));
+        return Err(DynamoError::validation(
+            "KeyConditionExpressions cannot have conditions on nested attributes",
+        ));
     }
     if out.iter().any(|p| p.attribute == path.head()) {
-        return Err(DynamoError::validation("KeyConditionExpressions must only contain one condition per key"));
+        return Err(DynamoError::validation(
+            "KeyConditionExpressions must only contain one condition per key",
+        ));
     }
-    out.push(KeyPredicate { attribute: path.head().to_string(), op });
+    out.push(KeyPredicate {
+        attribute: path.head().to_string(),
+        op,
+    });
     Ok(())
 }
 
 fn check_nested_operations(operands: &[&Operand]) -> Result<()> {
     if operands.iter().any(|o| matches!(o, Operand::Size(_))) {
-        return Err(DynamoError::validation("KeyConditionExpressions cannot contain nested operations"));
+        return Err(DynamoError::validation(
+            "KeyConditionExpressions cannot contain nested operations",
+        ));
     }
     Ok(())
 }
@@ -231,11 +273,15 @@ fn mirror(op: Comparator) -> Comparator {
 }
 
 fn multiple_names() -> DynamoError {
-    DynamoError::validation("Invalid condition in KeyConditionExpression: Multiple attribute names used in one condition")
+    DynamoError::validation(
+        "Invalid condition in KeyConditionExpression: Multiple attribute names used in one condition",
+    )
 }
 
 fn no_key_attribute() -> DynamoError {
-    DynamoError::validation("Invalid condition in KeyConditionExpression: No key attribute specified")
+    DynamoError::validation(
+        "Invalid condition in KeyConditionExpression: No key attribute specified",
+    )
 }
 
 fn first_operand(operator: &str) -> DynamoError {

@@ -104,7 +104,11 @@ pub(crate) fn tokenize(src: &str) -> Vec<Token> {
         };
         tokens.push(Token { tok, start, end });
     }
-    tokens.push(Token { tok: Tok::Eof, start: src.len(), end: src.len() });
+    tokens.push(Token {
+        tok: Tok::Eof,
+        start: src.len(),
+        end: src.len(),
+    });
     tokens
 }
 
@@ -119,7 +123,24 @@ mod tests {
         use Tok::*;
         assert_eq!(
             kinds,
-            vec![NamePlaceholder, Dot, Ident, LBracket, Int, RBracket, Ne, ValuePlaceholder, Ident, Ident, LParen, Ident, RParen, Ge, ValuePlaceholder, Eof]
+            vec![
+                NamePlaceholder,
+                Dot,
+                Ident,
+                LBracket,
+                Int,
+                RBracket,
+                Ne,
+                ValuePlaceholder,
+                Ident,
+                Ident,
+                LParen,
+                Ident,
+                RParen,
+                Ge,
+                ValuePlaceholder,
+                Eof
+            ]
         );
         let tokens = tokenize("é a");
         assert_eq!(tokens[0].tok, Invalid);

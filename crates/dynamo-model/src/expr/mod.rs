@@ -99,7 +99,9 @@ impl ExpressionAttributes {
     ) -> Result<Self> {
         if let Some(names) = &names {
             if names.is_empty() {
-                return Err(DynamoError::validation("ExpressionAttributeNames must not be empty"));
+                return Err(DynamoError::validation(
+                    "ExpressionAttributeNames must not be empty",
+                ));
             }
             if let Some(bad) = names.keys().find(|k| !is_placeholder(k, '#')) {
                 return Err(DynamoError::validation(format!(
@@ -109,7 +111,9 @@ impl ExpressionAttributes {
         }
         if let Some(values) = &values {
             if values.is_empty() {
-                return Err(DynamoError::validation("ExpressionAttributeValues must not be empty"));
+                return Err(DynamoError::validation(
+                    "ExpressionAttributeValues must not be empty",
+                ));
             }
             if let Some(bad) = values.keys().find(|k| !is_placeholder(k, ':')) {
                 return Err(DynamoError::validation(format!(
@@ -131,12 +135,16 @@ impl ExpressionAttributes {
         let names = names
             .map(|json| {
                 let Value::Object(map) = json else {
-                    return Err(DynamoError::serialization("Unexpected value type in payload"));
+                    return Err(DynamoError::serialization(
+                        "Unexpected value type in payload",
+                    ));
                 };
                 map.iter()
                     .map(|(k, v)| match v {
                         Value::String(s) => Ok((k.clone(), s.clone())),
-                        _ => Err(DynamoError::serialization("Unexpected value type in payload")),
+                        _ => Err(DynamoError::serialization(
+                            "Unexpected value type in payload",
+                        )),
                     })
                     .collect::<Result<BTreeMap<_, _>>>()
             })
@@ -170,11 +178,18 @@ impl ExpressionAttributes {
         text: &str,
         build: impl FnOnce(&mut Resolver<'_>, &str) -> std::result::Result<T, String>,
     ) -> Result<T> {
-        let invalid = |message: String| DynamoError::validation(format!("Invalid {}: {message}", kind.parameter()));
+        let invalid = |message: String| {
+            DynamoError::validation(format!("Invalid {}: {message}", kind.parameter()))
+        };
         if text.is_empty() {
             return Err(invalid("The expression can not be empty;".into()));
         }
-        let mut resolver = Resolver::new(&self.names, &self.values, &mut self.used_names, &mut self.used_values);
+        let mut resolver = Resolver::new(
+            &self.names,
+            &self.values,
+            &mut self.used_names,
+            &mut self.used_values,
+        );
         let built = build(&mut resolver, text).map_err(invalid)?;
         match resolver.into_problem() {
             Some(problem) => Err(invalid(problem)),
@@ -226,16 +241,24 @@ impl ExpressionAttributes {
     /// After all of a request's expressions are parsed: DynamoDB rejects names and values
     /// that no expression used.
     pub fn finish(self) -> Result<()> {
-        let unused_names: Vec<&str> =
-            self.names.keys().filter(|k| !self.used_names.contains(*k)).map(String::as_str).collect();
+        let unused_names: Vec<&str> = self
+            .names
+            .keys()
+            .filter(|k| !self.used_names.contains(*k))
+            .map(String::as_str)
+            .collect();
         if !unused_names.is_empty() {
             return Err(DynamoError::validation(format!(
                 "Value provided in ExpressionAttributeNames unused in expressions: keys: {{{}}}",
                 unused_names.join(", ")
             )));
         }
-        let unused_values: Vec<&str> =
-            self.values.keys().filter(|k| !self.used_values.contains(*k)).map(String::as_str).collect();
+        let unused_values: Vec<&str> = self
+            .values
+            .keys()
+            .filter(|k| !self.used_values.contains(*k))
+            .map(String::as_str)
+            .collect();
         if !unused_values.is_empty() {
             return Err(DynamoError::validation(format!(
                 "Value provided in ExpressionAttributeValues unused in expressions: keys: {{{}}}",

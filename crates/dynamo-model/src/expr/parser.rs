@@ -103,7 +103,14 @@ type PResult<T> = Result<T, usize>;
 
 impl<'s> Parser<'s> {
     fn new(src: &'s str, keywords: &'static [&'static str]) -> Self {
-        Parser { src, tokens: tokenize(src), pos: 0, keywords, notes: ParseNotes::default(), furthest_error: None }
+        Parser {
+            src,
+            tokens: tokenize(src),
+            pos: 0,
+            keywords,
+            notes: ParseNotes::default(),
+            furthest_error: None,
+        }
     }
 
     fn peek(&self) -> &Tok {
@@ -148,11 +155,19 @@ impl<'s> Parser<'s> {
     }
 
     fn at_any_keyword(&self) -> bool {
-        *self.peek() == Tok::Ident && self.keywords.iter().any(|k| self.text(self.pos).eq_ignore_ascii_case(k))
+        *self.peek() == Tok::Ident
+            && self
+                .keywords
+                .iter()
+                .any(|k| self.text(self.pos).eq_ignore_ascii_case(k))
     }
 
     fn finish(&mut self) -> PResult<()> {
-        if *self.peek() == Tok::Eof { Ok(()) } else { self.fail() }
+        if *self.peek() == Tok::Eof {
+            Ok(())
+        } else {
+            self.fail()
+        }
     }
 
     fn name(&mut self) -> PResult<Name> {
@@ -160,12 +175,18 @@ impl<'s> Parser<'s> {
             Tok::Ident if !self.at_any_keyword() => {
                 let text = self.text(self.pos).to_string();
                 self.advance();
-                Ok(Name { name: text, placeholder: None })
+                Ok(Name {
+                    name: text,
+                    placeholder: None,
+                })
             }
             Tok::NamePlaceholder => {
                 let text = self.text(self.pos).to_string();
                 self.advance();
-                Ok(Name { name: text.clone(), placeholder: Some(text) })
+                Ok(Name {
+                    name: text.clone(),
+                    placeholder: Some(text),
+                })
             }
             _ => self.fail(),
         }
@@ -184,7 +205,9 @@ impl<'s> Parser<'s> {
                     if *self.peek() != Tok::Int {
                         return self.fail();
                     }
-                    let Ok(index) = self.text(self.pos).parse::<u32>() else { return self.fail() };
+                    let Ok(index) = self.text(self.pos).parse::<u32>() else {
+                        return self.fail();
+                    };
                     self.advance();
                     self.expect(Tok::RBracket)?;
                     elements.push(PathElement::Index(index as usize));
@@ -378,7 +401,9 @@ impl<'s> Parser<'s> {
     fn update(&mut self) -> PResult<Vec<(Section, Vec<RawAction>)>> {
         let mut sections = Vec::new();
         loop {
-            let Some(section) = self.section_keyword() else { return self.fail() };
+            let Some(section) = self.section_keyword() else {
+                return self.fail();
+            };
             self.advance();
             let mut actions = Vec::new();
             loop {
@@ -407,14 +432,27 @@ impl<'s> Parser<'s> {
     /// DynamoDB's syntax error text for the token at `index`.
     fn syntax_error(&self, index: usize) -> String {
         let token = &self.tokens[index];
-        let shown = if token.tok == Tok::Eof { "<EOF>" } else { self.text(index) };
-        let from = if index > 0 { self.tokens[index - 1].start } else { token.start };
+        let shown = if token.tok == Tok::Eof {
+            "<EOF>"
+        } else {
+            self.text(index)
+        };
+        let from = if index > 0 {
+            self.tokens[index - 1].start
+        } else {
+            token.start
+        };
         let to = if token.tok == Tok::Eof {
             token.end
         } else {
-            self.tokens.get(index + 1).map_or(token.end, |next| next.end)
+            self.tokens
+                .get(index + 1)
+                .map_or(token.end, |next| next.end)
         };
-        format!("Syntax error; token: \"{shown}\", near: \"{}\"", &self.src[from..to])
+        format!(
+            "Syntax error; token: \"{shown}\", near: \"{}\"",
+            &self.src[from..to]
+        )
     }
 }
 
@@ -455,22 +493,52 @@ mod tests {
 
     #[test]
     fn syntax_errors_name_the_token() {
-        assert_eq!(parse_condition("a = ").unwrap_err(), "Syntax error; token: \"<EOF>\", near: \"= \"");
-        assert_eq!(parse_condition("a = = :b").unwrap_err(), "Syntax error; token: \"=\", near: \"= = :b\"");
-        assert_eq!(parse_projection("my-attribute").unwrap_err(), "Syntax error; token: \"-\", near: \"my-attribute\"");
-        assert_eq!(parse_update("SET a").unwrap_err(), "Syntax error; token: \"<EOF>\", near: \"a\"");
-        assert_eq!(parse_update("a = :b").unwrap_err(), "Syntax error; token: \"a\", near: \"a =\"");
+        assert_eq!(
+            parse_condition("a = ").unwrap_err(),
+            "Syntax error; token: \"<EOF>\", near: \"= \""
+        );
+        assert_eq!(
+            parse_condition("a = = :b").unwrap_err(),
+            "Syntax error; token: \"=\", near: \"= = :b\""
+        );
+        assert_eq!(
+            parse_projection("my-attribute").unwrap_err(),
+            "Syntax error; token: \"-\", near: \"my-attribute\""
+        );
+        assert_eq!(
+            parse_update("SET a").unwrap_err(),
+            "Syntax error; token: \"<EOF>\", near: \"a\""
+        );
+        assert_eq!(
+            parse_update("a = :b").unwrap_err(),
+            "Syntax error; token: \"a\", near: \"a =\""
+        );
         assert!(parse_condition("attribute_exists()").is_err());
         assert!(parse_condition("a BETWEEN :x OR :y").is_err());
     }
 
     #[test]
     fn parentheses() {
-        assert!(parse_condition("(a = :v)").unwrap().1.redundant_parens == false);
+        assert!(!parse_condition("(a = :v)").unwrap().1.redundant_parens);
         assert!(parse_condition("((a = :v))").unwrap().1.redundant_parens);
         assert!(parse_condition("((a)) = :v").unwrap().1.redundant_parens);
-        assert!(!parse_condition("((a = :v) AND b = :w)").unwrap().1.redundant_parens);
-        assert!(!parse_condition("(a) = :v AND (size(b)) > :w").unwrap().1.redundant_parens);
-        assert!(!parse_condition("(a = :v OR b = :w) AND (c = :x)").unwrap().1.redundant_parens);
+        assert!(
+            !parse_condition("((a = :v) AND b = :w)")
+                .unwrap()
+                .1
+                .redundant_parens
+        );
+        assert!(
+            !parse_condition("(a) = :v AND (size(b)) > :w")
+                .unwrap()
+                .1
+                .redundant_parens
+        );
+        assert!(
+            !parse_condition("(a = :v OR b = :w) AND (c = :x)")
+                .unwrap()
+                .1
+                .redundant_parens
+        );
     }
 }

@@ -56,7 +56,12 @@ fn short_value(value: &AttributeValue) -> String {
     let body = match value {
         AttributeValue::S(s) => s.clone(),
         AttributeValue::N(n) => n.to_string(),
-        other => other.to_json().as_object().and_then(|o| o.values().next()).map(|v| v.to_string()).unwrap_or_default(),
+        other => other
+            .to_json()
+            .as_object()
+            .and_then(|o| o.values().next())
+            .map(|v| v.to_string())
+            .unwrap_or_default(),
     };
     format!("{{{}:{body}}}", value.value_type())
 }
@@ -68,7 +73,13 @@ impl<'a> Resolver<'a> {
         used_names: &'a mut BTreeSet<String>,
         used_values: &'a mut BTreeSet<String>,
     ) -> Self {
-        Resolver { names, values, used_names, used_values, problems: BTreeMap::new() }
+        Resolver {
+            names,
+            values,
+            used_names,
+            used_values,
+            problems: BTreeMap::new(),
+        }
     }
 
     fn problem(&mut self, kind: Kind, message: String) {
@@ -76,7 +87,10 @@ impl<'a> Resolver<'a> {
     }
 
     pub fn note_redundant_parens(&mut self) {
-        self.problem(Kind::Parens, "The expression has redundant parentheses;".into());
+        self.problem(
+            Kind::Parens,
+            "The expression has redundant parentheses;".into(),
+        );
     }
 
     /// The problem DynamoDB would report, if any.
@@ -86,7 +100,9 @@ impl<'a> Resolver<'a> {
 
     pub fn path(&mut self, mut path: Path) -> Path {
         for element in &mut path.elements {
-            let PathElement::Attribute(name) = element else { continue };
+            let PathElement::Attribute(name) = element else {
+                continue;
+            };
             match &name.placeholder {
                 Some(placeholder) => match self.names.get(placeholder) {
                     Some(resolved) => {
@@ -112,14 +128,20 @@ impl<'a> Resolver<'a> {
         match self.values.get(&placeholder) {
             Some(value) => {
                 self.used_values.insert(placeholder.clone());
-                ValueRef { value: value.clone(), placeholder }
+                ValueRef {
+                    value: value.clone(),
+                    placeholder,
+                }
             }
             None => {
                 self.problem(
                     Kind::AttrValue,
                     format!("An expression attribute value used in expression is not defined; attribute value: {placeholder}"),
                 );
-                ValueRef { placeholder, value: AttributeValue::Null }
+                ValueRef {
+                    placeholder,
+                    value: AttributeValue::Null,
+                }
             }
         }
     }
@@ -223,13 +245,19 @@ impl<'a> Resolver<'a> {
                         format!("The function is not allowed to be used this way in an expression; function: {name}"),
                     );
                 } else {
-                    self.problem(Kind::UnknownFunction, format!("Invalid function name; function: {name}"));
+                    self.problem(
+                        Kind::UnknownFunction,
+                        format!("Invalid function name; function: {name}"),
+                    );
                 }
                 for arg in args {
                     self.condition_operand(arg);
                 }
                 // Placeholder operand; the recorded problem makes the expression fail.
-                Operand::Value(ValueRef { placeholder: String::new(), value: AttributeValue::Null })
+                Operand::Value(ValueRef {
+                    placeholder: String::new(),
+                    value: AttributeValue::Null,
+                })
             }
         }
     }
@@ -280,11 +308,18 @@ impl<'a> Resolver<'a> {
             }
             RawCondition::In(operand, list) => {
                 let operand = self.condition_operand(operand);
-                let list = list.into_iter().map(|o| self.condition_operand(o)).collect();
+                let list = list
+                    .into_iter()
+                    .map(|o| self.condition_operand(o))
+                    .collect();
                 Condition::In { operand, list }
             }
-            RawCondition::And(a, b) => Condition::And(Box::new(self.condition(*a)), Box::new(self.condition(*b))),
-            RawCondition::Or(a, b) => Condition::Or(Box::new(self.condition(*a)), Box::new(self.condition(*b))),
+            RawCondition::And(a, b) => {
+                Condition::And(Box::new(self.condition(*a)), Box::new(self.condition(*b)))
+            }
+            RawCondition::Or(a, b) => {
+                Condition::Or(Box::new(self.condition(*a)), Box::new(self.condition(*b)))
+            }
             RawCondition::Not(a) => Condition::Not(Box::new(self.condition(*a))),
             RawCondition::Call { name, args } => self.function_condition(name, args),
         }
@@ -293,25 +328,39 @@ impl<'a> Resolver<'a> {
     fn function_condition(&mut self, name: String, args: Vec<RawOperand>) -> Condition {
         let fallback = || Condition::AttributeExists(Path::attribute(""));
         let Some(arity) = Self::condition_function_arity(&name) else {
-            self.problem(Kind::UnknownFunction, format!("Invalid function name; function: {name}"));
-            args.into_iter().for_each(|a| drop(self.condition_operand(a)));
+            self.problem(
+                Kind::UnknownFunction,
+                format!("Invalid function name; function: {name}"),
+            );
+            args.into_iter()
+                .for_each(|a| drop(self.condition_operand(a)));
             return fallback();
         };
         if name == "size" {
-            self.problem(Kind::MisusedFunction, "The function is not allowed to be used this way in an expression; function: size".into());
-            args.into_iter().for_each(|a| drop(self.condition_operand(a)));
+            self.problem(
+                Kind::MisusedFunction,
+                "The function is not allowed to be used this way in an expression; function: size"
+                    .into(),
+            );
+            args.into_iter()
+                .for_each(|a| drop(self.condition_operand(a)));
             return fallback();
         }
         if !self.arity(&name, &args, arity) {
-            args.into_iter().for_each(|a| drop(self.condition_operand(a)));
+            args.into_iter()
+                .for_each(|a| drop(self.condition_operand(a)));
             return fallback();
         }
         let mut args = args.into_iter();
         let first = args.next().expect("arity checked");
         let second = args.next();
         match name.as_str() {
-            "attribute_exists" => self.require_path(&name, first).map_or_else(fallback, Condition::AttributeExists),
-            "attribute_not_exists" => self.require_path(&name, first).map_or_else(fallback, Condition::AttributeNotExists),
+            "attribute_exists" => self
+                .require_path(&name, first)
+                .map_or_else(fallback, Condition::AttributeExists),
+            "attribute_not_exists" => self
+                .require_path(&name, first)
+                .map_or_else(fallback, Condition::AttributeNotExists),
             "attribute_type" => {
                 let path = self.require_path(&name, first);
                 let type_operand = self.condition_operand(second.expect("arity checked"));
@@ -357,9 +406,15 @@ impl<'a> Resolver<'a> {
             RawOperand::Path(path) => SetOperand::Path(self.path(path)),
             RawOperand::Value(placeholder) => SetOperand::Value(self.value(placeholder)),
             RawOperand::Call { name, args } => {
-                let fallback = SetOperand::Value(ValueRef { placeholder: String::new(), value: AttributeValue::Null });
+                let fallback = SetOperand::Value(ValueRef {
+                    placeholder: String::new(),
+                    value: AttributeValue::Null,
+                });
                 if name != "if_not_exists" && name != "list_append" {
-                    self.problem(Kind::UnknownFunction, format!("Invalid function name; function: {name}"));
+                    self.problem(
+                        Kind::UnknownFunction,
+                        format!("Invalid function name; function: {name}"),
+                    );
                     args.into_iter().for_each(|a| drop(self.set_operand(a)));
                     return fallback;
                 }
@@ -376,7 +431,9 @@ impl<'a> Resolver<'a> {
                 if name == "if_not_exists" {
                     let second = self.set_operand(second);
                     match first {
-                        RawOperand::Path(path) => SetOperand::IfNotExists(self.path(path), Box::new(second)),
+                        RawOperand::Path(path) => {
+                            SetOperand::IfNotExists(self.path(path), Box::new(second))
+                        }
                         other => {
                             self.set_operand(other);
                             self.problem(Kind::Function, format!("Operator or function requires a document path; operator or function: {name}"));
@@ -419,10 +476,16 @@ impl<'a> Resolver<'a> {
             if !seen.insert(section) {
                 self.problem(
                     Kind::Section,
-                    format!("The \"{}\" section can only be used once in an update expression;", section.as_str()),
+                    format!(
+                        "The \"{}\" section can only be used once in an update expression;",
+                        section.as_str()
+                    ),
                 );
             }
-            let actions = actions.into_iter().map(|action| self.update_action(action)).collect();
+            let actions = actions
+                .into_iter()
+                .map(|action| self.update_action(action))
+                .collect();
             sections.push((section, actions));
         }
         let update = UpdateExpression { sections };
@@ -436,8 +499,14 @@ impl<'a> Resolver<'a> {
                 let path = self.path(path);
                 let value = match value {
                     RawSetValue::Operand(o) => SetValue::Operand(self.set_operand(o)),
-                    RawSetValue::Plus(a, b) => SetValue::Plus(self.arithmetic_operand("+", a), self.arithmetic_operand("+", b)),
-                    RawSetValue::Minus(a, b) => SetValue::Minus(self.arithmetic_operand("-", a), self.arithmetic_operand("-", b)),
+                    RawSetValue::Plus(a, b) => SetValue::Plus(
+                        self.arithmetic_operand("+", a),
+                        self.arithmetic_operand("+", b),
+                    ),
+                    RawSetValue::Minus(a, b) => SetValue::Minus(
+                        self.arithmetic_operand("-", a),
+                        self.arithmetic_operand("-", b),
+                    ),
                 };
                 UpdateAction::Set(path, value)
             }
@@ -462,7 +531,8 @@ impl<'a> Resolver<'a> {
             return;
         }
         let t = value.value.value_type();
-        let allowed = matches!(t, ValueType::Ss | ValueType::Ns | ValueType::Bs) || (numbers_allowed && t == ValueType::N);
+        let allowed = matches!(t, ValueType::Ss | ValueType::Ns | ValueType::Bs)
+            || (numbers_allowed && t == ValueType::N);
         if !allowed {
             self.problem(
                 Kind::Operand,

@@ -39,7 +39,10 @@ pub enum UpdateAction {
 impl UpdateAction {
     pub fn path(&self) -> &Path {
         match self {
-            UpdateAction::Set(p, _) | UpdateAction::Remove(p) | UpdateAction::Add(p, _) | UpdateAction::Delete(p, _) => p,
+            UpdateAction::Set(p, _)
+            | UpdateAction::Remove(p)
+            | UpdateAction::Add(p, _)
+            | UpdateAction::Delete(p, _) => p,
         }
     }
 
@@ -60,7 +63,9 @@ pub struct UpdateExpression {
 }
 
 fn invalid_path() -> DynamoError {
-    DynamoError::validation("The document path provided in the update expression is invalid for update")
+    DynamoError::validation(
+        "The document path provided in the update expression is invalid for update",
+    )
 }
 
 fn wrong_type() -> DynamoError {
@@ -68,7 +73,9 @@ fn wrong_type() -> DynamoError {
 }
 
 fn missing_attribute() -> DynamoError {
-    DynamoError::validation("The provided expression refers to an attribute that does not exist in the item")
+    DynamoError::validation(
+        "The provided expression refers to an attribute that does not exist in the item",
+    )
 }
 
 impl SetOperand {
@@ -93,13 +100,22 @@ impl SetOperand {
 
 impl SetValue {
     fn evaluate(&self, item: &Item) -> Result<AttributeValue> {
-        let arithmetic = |a: &SetOperand, b: &SetOperand, subtract: bool| -> Result<AttributeValue> {
-            let (AttributeValue::N(x), AttributeValue::N(y)) = (a.evaluate(item)?, b.evaluate(item)?) else {
-                return Err(wrong_type());
+        let arithmetic =
+            |a: &SetOperand, b: &SetOperand, subtract: bool| -> Result<AttributeValue> {
+                let (AttributeValue::N(x), AttributeValue::N(y)) =
+                    (a.evaluate(item)?, b.evaluate(item)?)
+                else {
+                    return Err(wrong_type());
+                };
+                let result = if subtract {
+                    x.checked_sub(&y)
+                } else {
+                    x.checked_add(&y)
+                };
+                result
+                    .map(AttributeValue::N)
+                    .map_err(|e| DynamoError::validation(e.to_string()))
             };
-            let result = if subtract { x.checked_sub(&y) } else { x.checked_add(&y) };
-            result.map(AttributeValue::N).map_err(|e| DynamoError::validation(e.to_string()))
-        };
         match self {
             SetValue::Operand(operand) => operand.evaluate(item),
             SetValue::Plus(a, b) => arithmetic(a, b, false),
@@ -126,7 +142,10 @@ impl UpdateExpression {
     }
 
     /// DynamoDB refuses updates of key attributes (table or, for nested paths, index keys).
-    pub fn check_key_attributes<'k>(&self, key_attributes: impl IntoIterator<Item = &'k str>) -> Result<()> {
+    pub fn check_key_attributes<'k>(
+        &self,
+        key_attributes: impl IntoIterator<Item = &'k str>,
+    ) -> Result<()> {
         for key in key_attributes {
             for action in self.actions() {
                 let path = action.path();
@@ -197,9 +216,11 @@ fn compare_for_removal(a: &Path, b: &Path) -> std::cmp::Ordering {
 fn add(item: &mut Item, path: &Path, value: &AttributeValue) -> Result<()> {
     let combined = match (path.resolve(item), value) {
         (None, v) => v.clone(),
-        (Some(AttributeValue::N(existing)), AttributeValue::N(n)) => {
-            AttributeValue::N(existing.checked_add(n).map_err(|e| DynamoError::validation(e.to_string()))?)
-        }
+        (Some(AttributeValue::N(existing)), AttributeValue::N(n)) => AttributeValue::N(
+            existing
+                .checked_add(n)
+                .map_err(|e| DynamoError::validation(e.to_string()))?,
+        ),
         (Some(AttributeValue::Ss(existing)), AttributeValue::Ss(more)) => {
             AttributeValue::Ss(existing.union(more).cloned().collect())
         }
@@ -221,7 +242,9 @@ fn delete(item: &mut Item, path: &Path, value: &AttributeValue) -> Result<()> {
             return match path.is_top_level() {
                 true => Ok(()),
                 false => {
-                    let parent = Path { elements: path.elements[..path.elements.len() - 1].to_vec() };
+                    let parent = Path {
+                        elements: path.elements[..path.elements.len() - 1].to_vec(),
+                    };
                     parent.resolve(item).map(|_| ()).ok_or_else(invalid_path)
                 }
             };
@@ -243,7 +266,9 @@ fn delete(item: &mut Item, path: &Path, value: &AttributeValue) -> Result<()> {
     match remaining {
         Some(rest) => set_path(item, path, rest).map_err(|_| invalid_path()),
         // DynamoDB has no empty sets: deleting the last element removes the attribute.
-        None => remove_path(item, path).map(|_| ()).map_err(|_| invalid_path()),
+        None => remove_path(item, path)
+            .map(|_| ())
+            .map_err(|_| invalid_path()),
     }
 }
 
@@ -273,7 +298,9 @@ impl fmt::Display for UpdateAction {
         match self {
             UpdateAction::Set(p, v) => write!(f, "{p} = {v}"),
             UpdateAction::Remove(p) => write!(f, "{p}"),
-            UpdateAction::Add(p, v) | UpdateAction::Delete(p, v) => write!(f, "{p} {}", v.placeholder),
+            UpdateAction::Add(p, v) | UpdateAction::Delete(p, v) => {
+                write!(f, "{p} {}", v.placeholder)
+            }
         }
     }
 }
