@@ -98,8 +98,13 @@ in
         description = "Set the password of the sweetlies_dynamo PostgreSQL role";
         wantedBy = [ "multi-user.target" ];
         requires = [ "postgresql.service" ] ++ cfg.secrets.unitDependencies.requires;
-        after = [ "postgresql.service" ] ++ cfg.secrets.unitDependencies.after;
-        # Newer nixpkgs creates ensureUsers in a separate unit; harmless when it does not exist.
+        # nixos-25.05 and later create ensureUsers in postgresql-setup.service (ordering after a
+        # unit that does not exist is a no-op on older releases).
+        after = [
+          "postgresql.service"
+          "postgresql-setup.service"
+        ]
+        ++ cfg.secrets.unitDependencies.after;
         wants = [ "postgresql-setup.service" ];
         serviceConfig = hardening // {
           Type = "oneshot";
