@@ -179,6 +179,12 @@ fn functions() {
     assert!(holds("contains(b, :p)", json!({":p": {"B": "AgM="}}), &it));
     assert!(holds("size(s) = :n", json!({":n": {"N": "11"}}), &it));
     assert!(holds("size(b) = :n", json!({":n": {"N": "4"}}), &it));
+    // Strings count UTF-16 code units, as real DynamoDB does: "é𝄞" is 1 + 2.
+    assert!(holds(
+        "size(u) = :n",
+        json!({":n": {"N": "3"}}),
+        &json!({"u": {"S": "é𝄞"}})
+    ));
     assert!(holds("size(ss) < :n", json!({":n": {"N": "3"}}), &it));
     assert!(holds("size(l) = :n", json!({":n": {"N": "3"}}), &it));
     assert!(holds("size(m) = :n", json!({":n": {"N": "1"}}), &it));
@@ -693,5 +699,41 @@ fn display_prints_minimal_parentheses() {
     assert_eq!(
         u.to_string(),
         "SET a = b + :v, c = if_not_exists(c, :v) REMOVE d, e[1] ADD f :v"
+    );
+}
+
+#[test]
+fn parenthesised_forms_real_dynamodb_accepts() {
+    let it = json!({"pk": {"S": "p"}, "s": {"S": "x"}, "t": {"S": "b"}});
+    let v = json!({":a": {"S": "a"}, ":b": {"S": "b"}, ":x": {"S": "x"}});
+    for expression in [
+        "(attribute_exists(pk)) AND (attribute_exists(s))",
+        "(attribute_exists(pk) AND attribute_exists(s))",
+        "(attribute_exists(pk) AND (attribute_exists(s)))",
+        "(s = :x) AND ((t = :a) OR (t = :b))",
+        "(s = :x) AND (t = :a OR (t = :b))",
+    ] {
+        assert!(holds(expression, v.clone(), &it), "{expression}");
+    }
+    let mut a = attrs(json!(null), json!({":p": {"S": "p"}, ":x": {"S": "x"}}));
+    let key = a.key_condition("(pk = :p AND (s = :x))").unwrap();
+    assert_eq!(key.predicates.len(), 2);
+}
+
+#[test]
+fn syntax_error_near_text_matches_dynamodb() {
+    // Texts observed from DynamoDB (nubo-db/dynamodb-conformance, tier3 error messages).
+    assert_eq!(
+        update_error(
+            "INVALID SYNTAX HERE",
+            json!(null),
+            json!({":v": {"S": "val"}})
+        ),
+        "Invalid UpdateExpression: Syntax error; token: \"INVALID\", near: \"INVALID SYNTAX\""
+    );
+    let mut a = attrs(json!(null), json!(null));
+    assert_eq!(
+        a.projection("!!! INVALID !!!").unwrap_err().message,
+        "Invalid ProjectionExpression: Syntax error; token: \"!\", near: \"!!\""
     );
 }

@@ -66,10 +66,11 @@ impl Operand {
     }
 }
 
-/// `size()`: string length in UTF-8 bytes, binary length, element count of sets, lists and maps.
+/// `size()`: string length in UTF-16 code units (DynamoDB's Java heritage: `size("é𝄞")` is 3),
+/// binary length, element count of sets, lists and maps.
 fn size_of(value: &AttributeValue) -> Option<usize> {
     Some(match value {
-        AttributeValue::S(s) => s.len(),
+        AttributeValue::S(s) => s.encode_utf16().count(),
         AttributeValue::B(b) => b.len(),
         AttributeValue::Ss(set) => set.len(),
         AttributeValue::Ns(set) => set.len(),
