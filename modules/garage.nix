@@ -149,10 +149,6 @@ in
         s3() { aws --endpoint-url http://127.0.0.1:${toString ports.garageS3} s3 "$@"; }
         # Regenerated from the org spec on every boot.
         s3 cp ${dynamicConfig} s3://${s3.buckets.config}/dynamic-config.yaml
-        # No IP-to-ASN data: an empty table (upstream fetches iptoasn.com's).
-        if ! s3 ls s3://${s3.buckets.config}/asn.tsv >/dev/null 2>&1; then
-          s3 cp /dev/null s3://${s3.buckets.config}/asn.tsv
-        fi
       '';
     };
   };

@@ -41,7 +41,9 @@ in
     systemd.services.sweetlies-secrets = {
       description = "Decrypt the Sweet Lies secrets of ${cfg.hostName}";
       wantedBy = [ "multi-user.target" ];
-      unitConfig.ConditionPathExists = paths.hostIdentity;
+      # Fails (rather than being skipped) without the identity, so that no service starts
+      # without its credentials unnoticed.
+      unitConfig.AssertPathExists = paths.hostIdentity;
       serviceConfig = {
         Type = "oneshot";
         RemainAfterExit = true;

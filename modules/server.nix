@@ -151,6 +151,8 @@ let
         "@system-service"
         "~@privileged"
       ];
+      # A denied system call fails with EPERM instead of killing the JVM.
+      SystemCallErrorNumber = "EPERM";
     }
     // serviceConfig;
   };
@@ -205,6 +207,16 @@ in
       description = "systemd OnCalendar= of the clean-up commands (expired accounts, devices, username holds, orphaned prekey pages, expired FoundationDB messages).";
     };
 
+    acceptOpenRegistration = lib.mkOption {
+      type = lib.types.bool;
+      default = false;
+      description = ''
+        Run a non-demo org although registration is open: without a registration service the
+        server uses upstream's stub, which accepts every verification code, so anyone who reaches
+        the chat API can register any number. Invite-code registration will replace it.
+      '';
+    };
+
     allowedAddresses = lib.mkOption {
       type = lib.types.listOf lib.types.str;
       default = [ "localhost" ];
@@ -220,6 +232,18 @@ in
   };
 
   config = lib.mkIf enabled {
+    assertions = [
+      {
+        assertion = (cfg.org.demo or false) || scfg.acceptOpenRegistration;
+        message = ''
+          services.sweetlies: registration on ${cfg.org.services.chat} would be open to anyone (the
+          stub registration service accepts every verification code) until invite-code registration
+          exists. Keep the chat API unreachable from untrusted networks and set
+          services.sweetlies.server.acceptOpenRegistration = true, or wait for invite codes.
+        '';
+      }
+    ];
+
     services.sweetlies.server.settings = lib.mapAttrsRecursive (_: lib.mkDefault) generated;
 
     users.users.sweetlies-server = {

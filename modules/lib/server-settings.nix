@@ -37,11 +37,10 @@ let
   tablePrefix = "Sweetlies_";
   table = name: { tableName = tablePrefix + name; };
 
-  # PubSub publishers (Braintree, call quality survey) go to Google Cloud; inert until patched.
-  inertPubSub = {
-    project = "sweetlies-inert";
-    topic = "sweetlies-inert";
-    credentialConfiguration = "{}";
+  # Upstream's stub factories, shipped in the jar by patches/signal-server/0001: Google Cloud
+  # Pub/Sub (Braintree, call quality survey) is never contacted.
+  stub = {
+    type = "stub";
   };
 
   https = name: "https://${org.services.${name}}";
@@ -100,7 +99,7 @@ in
     graphqlUrl = "https://${inert "braintree"}/graphql";
     merchantAccounts.eur = "sweetlies-inert";
     supportedCurrenciesByPaymentMethod.PAYPAL = [ "eur" ];
-    pubSubPublisher = inertPubSub;
+    pubSubPublisher = stub;
   };
 
   googlePlayBilling = {
@@ -295,15 +294,11 @@ in
 
   remoteConfig.globalConfig = { };
 
-  # MobileCoin payments are out of scope.
+  # MobileCoin payments are out of scope; the stub clients never call Fixer or CoinGecko.
   paymentsService = {
     userAuthenticationTokenSharedSecret = secret "paymentsService.userAuthenticationTokenSharedSecret";
     paymentCurrencies = [ "MOB" ];
-    externalClients = {
-      fixerApiKey = secret "paymentsService.fixerApiKey";
-      coinGeckoApiKey = secret "paymentsService.coinGeckoApiKey";
-      coinGeckoCurrencyIds.MOB = "mobilecoin";
-    };
+    externalClients = stub;
   };
 
   badges = {
@@ -338,12 +333,10 @@ in
     currencies = { };
   };
 
-  # Invite-code registration replaces the Twilio-backed registration service (later issue).
-  registrationService = {
-    host = inert "registration";
-    port = 443;
-    credentialConfigurationJson = "{}";
-    identityTokenAudience = "https://${inert "registration"}";
+  # No registration service (Twilio, Google identity tokens): upstream's stub accepts every
+  # verification code, so registration is open until invite codes replace it (later issue);
+  # modules/server.nix refuses a non-demo org unless the operator accepts that.
+  registrationService = stub // {
     collationKeySalt = secret "registrationService.collationKeySalt";
     registrationCaCertificate = orgCa;
   };
@@ -389,17 +382,13 @@ in
     websocketPort = ports.serverHttp;
   };
 
-  # The ASN table (iptoasn.com in production) lives next to the dynamic config in Garage.
+  # No IP-to-ASN data (upstream polls a table built from iptoasn.com): an empty static table.
   asnTable = {
-    s3Region = s3.region;
-    s3Bucket = s3.buckets.config;
-    objectKey = "asn.tsv";
-    endpointOverride = s3Endpoint;
-    maxSize = 64 * 1024 * 1024;
-    refreshInterval = "PT1H";
+    type = "static";
+    object = "";
   };
 
-  callQualitySurvey.pubSubPublisher = inertPubSub;
+  callQualitySurvey.pubSubPublisher = stub;
 
   hlrLookup = {
     apiKey = secret "hlrLookup.apiKey";
