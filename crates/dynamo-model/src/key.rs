@@ -121,7 +121,7 @@ pub fn validate_item_key(
                 value.value_type()
             )));
         }
-        check_key_value(attribute.name, value, is_partition)?;
+        check_key_value(attribute.name, value, is_partition, true)?;
     }
     Ok(())
 }
@@ -144,12 +144,18 @@ pub fn validate_key(
         if value.value_type() != attribute.value_type {
             return Err(mismatch());
         }
-        check_key_value(attribute.name, value, is_partition)?;
+        check_key_value(attribute.name, value, is_partition, false)?;
     }
     Ok(())
 }
 
-fn check_key_value(name: &str, value: &AttributeValue, is_partition: bool) -> Result<()> {
+/// `in_item`: DynamoDB words the empty-key error differently for items (PutItem) and `Key`s.
+fn check_key_value(
+    name: &str,
+    value: &AttributeValue,
+    is_partition: bool,
+    in_item: bool,
+) -> Result<()> {
     let bytes = match value {
         AttributeValue::S(s) => s.len(),
         AttributeValue::B(b) => b.len(),
@@ -161,9 +167,16 @@ fn check_key_value(name: &str, value: &AttributeValue, is_partition: bool) -> Re
         } else {
             "binary"
         };
-        return Err(DynamoError::invalid_parameter(format!(
+        let detail = format!(
             "The AttributeValue for a key attribute cannot contain an empty {kind} value. Key: {name}"
-        )));
+        );
+        return Err(if in_item {
+            DynamoError::validation(format!(
+                "One or more parameter values are not valid. {detail}"
+            ))
+        } else {
+            DynamoError::invalid_parameter(detail)
+        });
     }
     if is_partition && bytes > MAX_PARTITION_KEY_BYTES {
         return Err(DynamoError::invalid_parameter(
@@ -352,7 +365,7 @@ mod tests {
                 pk,
                 Some(sk)
             )),
-            "One or more parameter values were invalid: The AttributeValue for a key attribute cannot contain an empty string value. Key: p"
+            "One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty string value. Key: p"
         );
         assert_eq!(
             err(validate_item_key(
@@ -386,6 +399,14 @@ mod tests {
         assert_eq!(
             err(validate_key(&item(&[("p", V::n("1"))]), pk, None)),
             "The provided key element does not match the schema"
+        );
+        assert_eq!(
+            err(validate_key(
+                &item(&[("p", V::s("")), ("c", V::n("1"))]),
+                pk,
+                Some(sk)
+            )),
+            "One or more parameter values were invalid: The AttributeValue for a key attribute cannot contain an empty string value. Key: p"
         );
         validate_key(&item(&[("p", V::s("x")), ("c", V::n("1"))]), pk, Some(sk)).unwrap();
     }
