@@ -2,6 +2,7 @@
 
 pub mod item;
 pub mod table;
+pub mod transact;
 
 use dynamo_model::{DynamoError, ErrorKind, ExpressionAttributes, Item, item_from_json, item_to_json};
 use serde_json::Value;
@@ -23,6 +24,8 @@ pub async fn dispatch(state: &State, caller: &Caller, operation: &str, input: Va
         "PutItem" => item::put_item(state, &input).await,
         "UpdateItem" => item::update_item(state, &input).await,
         "DeleteItem" => item::delete_item(state, &input).await,
+        "TransactWriteItems" => transact::transact_write_items(state, &input).await,
+        "TransactGetItems" => transact::transact_get_items(state, &input).await,
         _ => Err(DynamoError::new(ErrorKind::UnknownOperation, "").into()),
     }
 }

@@ -7,3 +7,4 @@ mod common;
 mod items;
 mod protocol;
 mod tables;
+mod transactions;

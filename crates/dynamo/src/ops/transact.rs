@@ -1,0 +1,308 @@
+//! TransactWriteItems and TransactGetItems.
+//!
+//! A write transaction takes every item's advisory lock without waiting (a lock held by a
+//! concurrent writer cancels the transaction with `TransactionConflict`, as DynamoDB does),
+//! reads the current versions, checks every condition, and only then writes, all in one
+//! PostgreSQL transaction: either every write commits or none does.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use dynamo_model::{DynamoError, ErrorKind, Item, Projection, UpdateExpression};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use super::item::{Guard, parse_update, table, updated_item};
+use super::{attributes_json, expression_attributes, optional_str, required_item, required_str};
+use crate::catalog::TableMeta;
+use crate::error::ApiError;
+use crate::state::State;
+use crate::store::{self, StoredKey, db_error, pool_error};
+
+const MAX_TRANSACTION_ITEMS: usize = 100;
+/// How long a ClientRequestToken makes a repeated request idempotent.
+pub const TOKEN_LIFETIME_SECONDS: i64 = 600;
+
+enum Action {
+    ConditionCheck,
+    Put(Item),
+    Update { key: Item, update: Option<UpdateExpression> },
+    Delete,
+}
+
+struct WriteItem {
+    meta: Arc<TableMeta>,
+    key: StoredKey,
+    guard: Guard,
+    action: Action,
+}
+
+fn transact_items(input: &Value) -> Result<&Vec<Value>, DynamoError> {
+    let items = input
+        .get("TransactItems")
+        .and_then(Value::as_array)
+        .ok_or_else(|| DynamoError::validation("1 validation error detected: Value null at 'transactItems' failed to satisfy constraint: Member must not be null"))?;
+    if items.is_empty() || items.len() > MAX_TRANSACTION_ITEMS {
+        return Err(DynamoError::validation(format!(
+            "1 validation error detected: Value '{}' at 'transactItems' failed to satisfy constraint: Member must have length less than or equal to {MAX_TRANSACTION_ITEMS} and greater than or equal to 1",
+            items.len()
+        )));
+    }
+    Ok(items)
+}
+
+async fn parse_write_item(state: &State, entry: &Value) -> Result<WriteItem, DynamoError> {
+    let Value::Object(map) = entry else {
+        return Err(DynamoError::serialization("Unexpected value type in payload"));
+    };
+    if map.len() != 1 {
+        return Err(DynamoError::validation(
+            "TransactItems can only contain one of Check, Put, Update or Delete",
+        ));
+    }
+    let (kind, body) = map.iter().next().expect("one member");
+    let meta = table(state, required_str(body, "TableName")?).await?;
+    let mut attributes = expression_attributes(body)?;
+    let (key, action) = match kind.as_str() {
+        "ConditionCheck" => {
+            if body.get("ConditionExpression").is_none() {
+                return Err(DynamoError::validation(
+                    "1 validation error detected: Value null at 'transactItems.1.member.conditionCheck.conditionExpression' failed to satisfy constraint: Member must not be null",
+                ));
+            }
+            let key = store::key_from_key_map(&meta, &required_item(body, "Key")?)?;
+            (key, Action::ConditionCheck)
+        }
+        "Put" => {
+            let item = required_item(body, "Item")?;
+            let key = store::key_from_item(&meta, &item)?;
+            dynamo_model::check_item_size(&item)?;
+            store::index_entries(&meta, &item)?;
+            (key, Action::Put(item))
+        }
+        "Update" => {
+            let key_item = required_item(body, "Key")?;
+            let key = store::key_from_key_map(&meta, &key_item)?;
+            let update = parse_update(&meta, body, &mut attributes)?;
+            (key, Action::Update { key: key_item, update })
+        }
+        "Delete" => (store::key_from_key_map(&meta, &required_item(body, "Key")?)?, Action::Delete),
+        other => {
+            return Err(DynamoError::serialization(format!("Unknown transaction item type {other}")));
+        }
+    };
+    let guard = Guard::parse(body, &mut attributes)?;
+    attributes.finish()?;
+    Ok(WriteItem { meta, key, guard, action })
+}
+
+/// The body members of a TransactionCanceledException.
+fn canceled(reasons: Vec<Value>) -> ApiError {
+    let codes: Vec<&str> = reasons.iter().map(|r| r["Code"].as_str().unwrap_or("None")).collect();
+    let message = format!(
+        "Transaction cancelled, please refer cancellation reasons for specific reasons [{}]",
+        codes.join(", ")
+    );
+    ApiError::from(DynamoError::new(ErrorKind::TransactionCanceled, message)).with("CancellationReasons", Value::Array(reasons))
+}
+
+fn reason(error: &DynamoError) -> Value {
+    json!({ "Code": error.kind.cancellation_code(), "Message": error.message })
+}
+
+pub async fn transact_write_items(state: &State, input: &Value) -> Result<Value, ApiError> {
+    let entries = transact_items(input)?;
+    let mut items = Vec::with_capacity(entries.len());
+    for entry in entries {
+        items.push(parse_write_item(state, entry).await?);
+    }
+    let mut seen = HashSet::new();
+    for item in &items {
+        if !seen.insert((item.meta.id, item.key.clone())) {
+            return Err(DynamoError::validation(
+                "Transaction request cannot include multiple operations on one item",
+            )
+            .into());
+        }
+    }
+    let token = optional_str(input, "ClientRequestToken")?;
+    if let Some(token) = token
+        && (token.is_empty() || token.len() > 36)
+    {
+        return Err(DynamoError::validation(
+            "1 validation error detected: Value at 'clientRequestToken' failed to satisfy constraint: Member must have length less than or equal to 36",
+        )
+        .into());
+    }
+    let request_hash = Sha256::digest(input["TransactItems"].to_string().as_bytes()).to_vec();
+
+    let mut client = state.pool.get().await.map_err(pool_error)?;
+    let transaction = client.transaction().await.map_err(db_error)?;
+    if let Some(token) = token {
+        let token_lock = i64::from_le_bytes(Sha256::digest(token.as_bytes())[..8].try_into().expect("8 bytes"));
+        transaction.execute("SELECT pg_advisory_xact_lock($1)", &[&token_lock]).await.map_err(db_error)?;
+        let earlier = transaction
+            .query_opt(
+                "SELECT request_hash FROM dynamo_transaction_tokens
+                 WHERE token = $1 AND created_at > now() - make_interval(secs => $2)",
+                &[&token, &(TOKEN_LIFETIME_SECONDS as f64)],
+            )
+            .await
+            .map_err(db_error)?;
+        if let Some(row) = earlier {
+            let hash: Vec<u8> = row.get(0);
+            if hash == request_hash {
+                // Already applied: answer as the first time, change nothing.
+                return Ok(json!({}));
+            }
+            return Err(DynamoError::new(
+                ErrorKind::IdempotentParameterMismatch,
+                "Request with the same client token was found with different parameters",
+            )
+            .into());
+        }
+    }
+
+    let lock_ids: Vec<i64> = items.iter().map(|i| store::lock_id(i.meta.id, &i.key)).collect();
+    let mut sorted = lock_ids.clone();
+    sorted.sort_unstable();
+    let busy = store::try_lock_all(&transaction, &sorted).await?;
+    if !busy.is_empty() {
+        let conflict = DynamoError::new(ErrorKind::TransactionConflict, "Transaction is ongoing for the item");
+        let reasons = lock_ids
+            .iter()
+            .map(|id| if busy.contains(id) { reason(&conflict) } else { json!({ "Code": "None" }) })
+            .collect();
+        return Err(canceled(reasons));
+    }
+
+    let olds = futures_join_all(items.iter().map(|i| store::read(&transaction, &i.meta, &i.key))).await?;
+    let mut reasons = Vec::with_capacity(items.len());
+    let mut changes = Vec::with_capacity(items.len());
+    let mut failed = false;
+    for (item, old) in items.iter().zip(&olds) {
+        let old = old.as_ref();
+        if !item.guard.holds(old) {
+            failed = true;
+            let mut r = json!({ "Code": "ConditionalCheckFailed", "Message": "The conditional request failed" });
+            if let (true, Some(old)) = (item.guard.return_old_on_failure, old) {
+                r["Item"] = attributes_json(old);
+            }
+            reasons.push(r);
+            changes.push(None);
+            continue;
+        }
+        let change = match &item.action {
+            Action::ConditionCheck => Ok(None),
+            Action::Put(new) => Ok(Some(Some(new.clone()))),
+            Action::Delete => Ok(Some(None)),
+            Action::Update { key, update } => updated_item(&item.meta, key, old, update.as_ref()).map(|new| Some(Some(new))),
+        };
+        match change {
+            Ok(change) => {
+                reasons.push(json!({ "Code": "None" }));
+                changes.push(change);
+            }
+            Err(error) => {
+                failed = true;
+                reasons.push(reason(&error));
+                changes.push(None);
+            }
+        }
+    }
+    if failed {
+        return Err(canceled(reasons));
+    }
+    for ((item, old), change) in items.iter().zip(&olds).zip(changes) {
+        match change {
+            Some(Some(new)) => store::write(&transaction, &item.meta, &item.key, Some(&new)).await?,
+            Some(None) if old.is_some() => store::write(&transaction, &item.meta, &item.key, None).await?,
+            _ => {}
+        }
+    }
+    if let Some(token) = token {
+        transaction
+            .execute(
+                "INSERT INTO dynamo_transaction_tokens (token, request_hash, response) VALUES ($1, $2, '\\x7b7d')
+                 ON CONFLICT (token) DO UPDATE SET request_hash = EXCLUDED.request_hash, created_at = now()",
+                &[&token, &request_hash],
+            )
+            .await
+            .map_err(db_error)?;
+    }
+    transaction.commit().await.map_err(db_error)?;
+    Ok(json!({}))
+}
+
+/// Runs the futures concurrently on one connection (tokio-postgres pipelines them).
+async fn futures_join_all<F, T>(futures: impl IntoIterator<Item = F>) -> Result<Vec<T>, DynamoError>
+where
+    F: std::future::Future<Output = Result<T, DynamoError>>,
+{
+    let futures: Vec<_> = futures.into_iter().map(Box::pin).collect();
+    let mut results = Vec::with_capacity(futures.len());
+    // Poll all so their queries are queued in order, then collect in order.
+    let outputs = join_all_in_order(futures).await;
+    for output in outputs {
+        results.push(output?);
+    }
+    Ok(results)
+}
+
+async fn join_all_in_order<F: std::future::Future + Unpin>(mut futures: Vec<F>) -> Vec<F::Output> {
+    let mut outputs: Vec<Option<F::Output>> = futures.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (future, output) in futures.iter_mut().zip(outputs.iter_mut()) {
+            if output.is_none() {
+                match std::pin::Pin::new(&mut *future).poll(cx) {
+                    std::task::Poll::Ready(value) => *output = Some(value),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending { std::task::Poll::Pending } else { std::task::Poll::Ready(()) }
+    })
+    .await;
+    outputs.into_iter().map(|o| o.expect("every future finished")).collect()
+}
+
+pub async fn transact_get_items(state: &State, input: &Value) -> Result<Value, ApiError> {
+    let entries = transact_items(input)?;
+    let mut gets = Vec::with_capacity(entries.len());
+    for entry in entries {
+        let body = entry
+            .get("Get")
+            .ok_or_else(|| DynamoError::validation("TransactGetItems can only contain Get items"))?;
+        let meta = table(state, required_str(body, "TableName")?).await?;
+        let key = store::key_from_key_map(&meta, &required_item(body, "Key")?)?;
+        let mut attributes = expression_attributes(body)?;
+        let projection: Option<Projection> =
+            optional_str(body, "ProjectionExpression")?.map(|text| attributes.projection(text)).transpose()?;
+        attributes.finish()?;
+        gets.push((meta, key, projection));
+    }
+    let mut client = state.pool.get().await.map_err(pool_error)?;
+    // One snapshot for all reads: a concurrent transaction is seen entirely or not at all.
+    let transaction = client
+        .build_transaction()
+        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await
+        .map_err(db_error)?;
+    let items = futures_join_all(gets.iter().map(|(meta, key, _)| store::read(&transaction, meta, key))).await?;
+    transaction.commit().await.map_err(db_error)?;
+    let responses: Vec<Value> = items
+        .into_iter()
+        .zip(&gets)
+        .map(|(item, (_, _, projection))| match item {
+            Some(item) => {
+                let item = projection.as_ref().map_or(item.clone(), |p| p.apply(&item));
+                json!({ "Item": attributes_json(&item) })
+            }
+            None => json!({}),
+        })
+        .collect();
+    Ok(json!({ "Responses": responses }))
+}
