@@ -39,12 +39,14 @@ let
 
   configFile = name: settings: json.generate "signal-server-${name}.yml" settings;
 
-  # The Valkey password is only accepted inside the redis:// URIs: Dropwizard substitutes
-  # ${VALKEY_PASSWORD} from the environment, taken here from the unit's credential.
+  # Dropwizard substitutes ${VALKEY_PASSWORD} (only accepted inside the redis:// URIs) and
+  # ${KT_CLIENT_CERTIFICATE} from the environment, taken here from the unit's credentials. The
+  # certificate goes into a JSON string: its newlines are written as \n escapes.
   launcher = pkgs.writeShellScript "signal-server-launch" ''
     set -euo pipefail
     VALKEY_PASSWORD="$(< "$CREDENTIALS_DIRECTORY/valkey-password")"
-    export VALKEY_PASSWORD
+    KT_CLIENT_CERTIFICATE="$(${pkgs.gawk}/bin/awk 'BEGIN { ORS = "\\n" } { print }' "$CREDENTIALS_DIRECTORY/kt-client.crt")"
+    export VALKEY_PASSWORD KT_CLIENT_CERTIFICATE
     exec ${lib.getExe scfg.package} --secrets-bundle "$CREDENTIALS_DIRECTORY/secrets-bundle.yml" "$@"
   '';
 
@@ -113,6 +115,7 @@ let
       LoadCredential = [
         (cfg.secrets.credential "secrets-bundle.yml" "signal-server/secrets-bundle.yml")
         (cfg.secrets.credential "valkey-password" "valkey/password")
+        (cfg.secrets.credential "kt-client.crt" "tls/keytransparency-client.crt")
       ];
       User = "sweetlies-server";
       Group = "sweetlies-server";

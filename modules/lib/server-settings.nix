@@ -2,9 +2,9 @@
 # emitted as JSON) for one host, at the pinned server tag (see org.upstream.signalServer).
 #
 # Secrets appear only as `secret://<bundle key>` references into signal-server/secrets-bundle.yml
-# (decrypted at boot, passed with -Dsecrets.bundle.filename); the Valkey password, which the server
-# only accepts inside a URI, as `${VALKEY_PASSWORD}` (Dropwizard environment substitution, set by
-# the unit from its systemd credential). Nothing here may point at a vendor: sections for services
+# (decrypted at boot, passed with -Dsecrets.bundle.filename). Two values the server takes only as
+# plain strings come from the unit's systemd credentials through Dropwizard's environment
+# substitution: `${VALKEY_PASSWORD}` (inside the redis:// URIs) and `${KT_CLIENT_CERTIFICATE}`. Nothing here may point at a vendor: sections for services
 # Sweet Lies does not run are inert and point at `*.invalid` (RFC 6761, never resolves).
 {
   org,
@@ -345,7 +345,9 @@ in
     host = inert "kt";
     port = 443;
     tlsCertificate = orgCa;
-    clientCertificate = orgCa;
+    # Issued by `new` for the key in the bundle; it is only in the secrets file, so the unit
+    # exports it (newlines escaped for this JSON string) and Dropwizard substitutes it.
+    clientCertificate = "\${KT_CLIENT_CERTIFICATE}";
     clientPrivateKey = secret "keyTransparencyService.clientPrivateKey";
   };
 
