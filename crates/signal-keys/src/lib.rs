@@ -14,6 +14,10 @@ pub mod sealed_sender;
 mod sho;
 pub mod zkparams;
 
+/// The `rand_core` (0.6) whose traits [`OrgKeys::generate`] takes; `rand_core::OsRng` is the
+/// operating system's CSPRNG.
+pub use rand_core;
+
 pub use curve::{PrivateKey, PublicKey};
 pub use error::Error;
 pub use org::{OrgKeys, OrgPublicKeys, OrgSecretKeys};

@@ -75,7 +75,7 @@ impl ServerCertificate {
         let mut certificate = None;
         let mut signature = None;
         for field in ProtoFields::new(bytes) {
-            match field.map_err(|e| invalid(e))? {
+            match field.map_err(&invalid)? {
                 (1, ProtoValue::Bytes(b)) => certificate = Some(b),
                 (2, ProtoValue::Bytes(b)) => signature = Some(b),
                 _ => {}
@@ -90,7 +90,7 @@ impl ServerCertificate {
         let mut key_id = None;
         let mut key = None;
         for field in ProtoFields::new(certificate) {
-            match field.map_err(|e| invalid(e))? {
+            match field.map_err(&invalid)? {
                 (1, ProtoValue::Varint(v)) => {
                     key_id = Some(u32::try_from(v).map_err(|_| invalid("key id exceeds 32 bits"))?)
                 }
