@@ -1,6 +1,7 @@
 //! DynamoDB operations, one function per `X-Amz-Target`.
 
 pub mod item;
+pub mod read;
 pub mod table;
 pub mod transact;
 
@@ -24,6 +25,8 @@ pub async fn dispatch(state: &State, caller: &Caller, operation: &str, input: Va
         "PutItem" => item::put_item(state, &input).await,
         "UpdateItem" => item::update_item(state, &input).await,
         "DeleteItem" => item::delete_item(state, &input).await,
+        "Query" => read::query(state, &input).await,
+        "Scan" => read::scan(state, &input).await,
         "TransactWriteItems" => transact::transact_write_items(state, &input).await,
         "TransactGetItems" => transact::transact_get_items(state, &input).await,
         _ => Err(DynamoError::new(ErrorKind::UnknownOperation, "").into()),

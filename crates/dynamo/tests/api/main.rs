@@ -6,5 +6,6 @@ mod common;
 
 mod items;
 mod protocol;
+mod reads;
 mod tables;
 mod transactions;
