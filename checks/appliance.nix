@@ -42,7 +42,10 @@ pkgs.testers.runNixOSTest {
       wantedBy = [ "multi-user.target" ];
       before = [ "sweetlies-secrets.service" ];
       requiredBy = [ "sweetlies-secrets.service" ];
-      serviceConfig.Type = "oneshot";
+      serviceConfig = {
+        Type = "oneshot";
+        RemainAfterExit = true;
+      };
       script = "install -D -m 0400 ${inputs.identity} /var/lib/sweetlies/host.agekey";
     };
 
@@ -50,7 +53,9 @@ pkgs.testers.runNixOSTest {
     networking.hosts."127.0.0.1" = inputs.serviceNames;
     security.pki.certificates = [ inputs.orgCaCertificate ];
 
-    # Count (and log) every packet leaving for a non-loopback address.
+    # Count (and log) every packet leaving for a non-loopback address. The appliance has no
+    # reason to send any; NTP is configured per site, so it is off here.
+    services.timesyncd.enable = lib.mkForce false;
     networking.nftables.enable = true;
     networking.nftables.tables.sweetlies-egress = {
       family = "inet";
