@@ -1,7 +1,17 @@
 //! `sweetlies-appliance`: the operator CLI. `main.rs` is a thin shell around [`main`];
 //! each subcommand lives in its own module under [`command`].
 
+pub mod bundle;
 pub mod command;
+pub mod fsutil;
+pub mod identity;
+pub mod keysource;
+pub mod material;
+pub mod names;
+pub mod secrets_file;
+pub mod signal;
+pub mod spec;
+pub mod tls;
 
 use clap::Parser;
 use std::process::ExitCode;

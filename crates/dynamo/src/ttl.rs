@@ -30,6 +30,14 @@ pub async fn sweep_once(state: &State) -> Result<u64, dynamo_model::DynamoError>
         .query("SELECT name FROM dynamo_tables WHERE definition ? 'TtlAttribute' AND definition->>'TtlAttribute' IS NOT NULL", &[])
         .await
         .map_err(store::db_error)?;
+    // Idempotency tokens only matter for their lifetime.
+    client
+        .execute(
+            "DELETE FROM dynamo_transaction_tokens WHERE created_at < now() - make_interval(secs => $1)",
+            &[&(crate::ops::transact::TOKEN_LIFETIME_SECONDS as f64)],
+        )
+        .await
+        .map_err(store::db_error)?;
     let mut deleted = 0;
     for row in tables {
         let name: String = row.get(0);

@@ -1,5 +1,6 @@
 //! DynamoDB operations, one function per `X-Amz-Target`.
 
+pub mod batch;
 pub mod item;
 pub mod read;
 pub mod table;
@@ -27,6 +28,8 @@ pub async fn dispatch(state: &State, caller: &Caller, operation: &str, input: Va
         "DeleteItem" => item::delete_item(state, &input).await,
         "Query" => read::query(state, &input).await,
         "Scan" => read::scan(state, &input).await,
+        "BatchGetItem" => batch::batch_get_item(state, &input).await,
+        "BatchWriteItem" => batch::batch_write_item(state, &input).await,
         "TransactWriteItems" => transact::transact_write_items(state, &input).await,
         "TransactGetItems" => transact::transact_get_items(state, &input).await,
         _ => Err(DynamoError::new(ErrorKind::UnknownOperation, "").into()),

@@ -4,6 +4,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod batch_ttl;
 mod items;
 mod protocol;
 mod reads;

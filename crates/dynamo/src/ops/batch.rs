@@ -1,0 +1,179 @@
+//! BatchGetItem and BatchWriteItem. Each write of a batch is atomic on its own, as in DynamoDB;
+//! writes whose item is locked by a concurrent writer are not waited for but handed back in
+//! `UnprocessedItems` for the client to retry (what DynamoDB does when it throttles).
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use dynamo_model::{DynamoError, Item, Projection};
+use serde_json::{Map, Value, json};
+
+use super::item::table;
+use super::{attributes_json, expression_attributes, optional_str, reject_legacy};
+use crate::catalog::TableMeta;
+use crate::error::ApiError;
+use crate::state::State;
+use crate::store::{self, StoredKey, db_error, pool_error};
+
+const MAX_GET_KEYS: usize = 100;
+const MAX_WRITES: usize = 25;
+/// BatchGetItem returns at most this much; further keys come back as UnprocessedKeys.
+const MAX_GET_BYTES: usize = 16 * 1024 * 1024;
+
+fn request_items(input: &Value) -> Result<&Map<String, Value>, DynamoError> {
+    match input.get("RequestItems") {
+        Some(Value::Object(map)) if !map.is_empty() => Ok(map),
+        Some(Value::Object(_)) => Err(DynamoError::validation(
+            "1 validation error detected: Value '{}' at 'requestItems' failed to satisfy constraint: Member must have length greater than or equal to 1",
+        )),
+        _ => Err(DynamoError::validation(
+            "1 validation error detected: Value null at 'requestItems' failed to satisfy constraint: Member must not be null",
+        )),
+    }
+}
+
+fn duplicates() -> DynamoError {
+    DynamoError::validation("Provided list of item keys contains duplicates")
+}
+
+pub async fn batch_get_item(state: &State, input: &Value) -> Result<Value, ApiError> {
+    let requests = request_items(input)?;
+    struct TableRead {
+        name: String,
+        meta: Arc<TableMeta>,
+        body: Value,
+        keys: Vec<(Value, StoredKey)>,
+        projection: Option<Projection>,
+    }
+    let mut reads = Vec::new();
+    let mut total = 0;
+    for (name, body) in requests {
+        reject_legacy(body, &["AttributesToGet"])?;
+        let meta = table(state, name).await?;
+        let keys_json = body.get("Keys").and_then(Value::as_array).ok_or_else(|| {
+            DynamoError::validation("1 validation error detected: Value null at 'requestItems.keys' failed to satisfy constraint: Member must not be null")
+        })?;
+        let mut attributes = expression_attributes(body)?;
+        let projection = optional_str(body, "ProjectionExpression")?.map(|t| attributes.projection(t)).transpose()?;
+        attributes.finish()?;
+        let mut seen = HashSet::new();
+        let mut keys = Vec::new();
+        for key_json in keys_json {
+            let key = dynamo_model::item_from_json(key_json)?;
+            let stored = store::key_from_key_map(&meta, &key)?;
+            if !seen.insert(stored.clone()) {
+                return Err(duplicates().into());
+            }
+            keys.push((key_json.clone(), stored));
+        }
+        total += keys.len();
+        reads.push(TableRead { name: name.clone(), meta, body: body.clone(), keys, projection });
+    }
+    if total > MAX_GET_KEYS {
+        return Err(DynamoError::validation(format!(
+            "Too many items requested for the BatchGetItem call"
+        ))
+        .into());
+    }
+    let client = state.pool.get().await.map_err(pool_error)?;
+    let statement = client
+        .prepare_cached(
+            "SELECT i.pk, i.sk, i.item FROM dynamo_items i
+             JOIN unnest($2::bytea[], $3::bytea[]) AS k(pk, sk) ON i.pk = k.pk AND i.sk = k.sk
+             WHERE i.table_id = $1",
+        )
+        .await
+        .map_err(db_error)?;
+    let mut responses = Map::new();
+    let mut unprocessed = Map::new();
+    let mut bytes = 0;
+    for read in reads {
+        let pks: Vec<&[u8]> = read.keys.iter().map(|(_, k)| k.pk.as_slice()).collect();
+        let sks: Vec<&[u8]> = read.keys.iter().map(|(_, k)| k.sk.as_slice()).collect();
+        let rows = client.query(&statement, &[&read.meta.id, &pks, &sks]).await.map_err(db_error)?;
+        let mut items = Vec::new();
+        let mut left = Vec::new();
+        let mut found = std::collections::HashMap::new();
+        for row in rows {
+            found.insert(StoredKey { pk: row.get(0), sk: row.get(1) }, store::decode_item(row.get(2))?);
+        }
+        for (key_json, key) in &read.keys {
+            let Some(item) = found.remove(key) else { continue };
+            let size = dynamo_model::item_size(&item);
+            if bytes + size > MAX_GET_BYTES {
+                left.push(key_json.clone());
+                continue;
+            }
+            bytes += size;
+            let item: Item = read.projection.as_ref().map_or(item.clone(), |p| p.apply(&item));
+            items.push(attributes_json(&item));
+        }
+        responses.insert(read.name.clone(), Value::Array(items));
+        if !left.is_empty() {
+            let mut body = read.body.clone();
+            body["Keys"] = Value::Array(left);
+            unprocessed.insert(read.name, body);
+        }
+    }
+    Ok(json!({ "Responses": responses, "UnprocessedKeys": unprocessed }))
+}
+
+pub async fn batch_write_item(state: &State, input: &Value) -> Result<Value, ApiError> {
+    let requests = request_items(input)?;
+    struct Write {
+        table: String,
+        meta: Arc<TableMeta>,
+        request: Value,
+        key: StoredKey,
+        item: Option<Item>,
+    }
+    let mut writes = Vec::new();
+    let mut seen = HashSet::new();
+    for (name, list) in requests {
+        let meta = table(state, name).await?;
+        let list = list.as_array().ok_or_else(|| DynamoError::serialization("Unexpected value type in payload"))?;
+        for request in list {
+            let (key, item) = if let Some(put) = request.get("PutRequest") {
+                let item = dynamo_model::item_from_json(put.get("Item").unwrap_or(&Value::Null))?;
+                let key = store::key_from_item(&meta, &item)?;
+                dynamo_model::check_item_size(&item)?;
+                store::index_entries(&meta, &item)?;
+                (key, Some(item))
+            } else if let Some(delete) = request.get("DeleteRequest") {
+                let key = dynamo_model::item_from_json(delete.get("Key").unwrap_or(&Value::Null))?;
+                (store::key_from_key_map(&meta, &key)?, None)
+            } else {
+                return Err(DynamoError::validation(
+                    "Supplied AttributeValue has more than one datatypes set, must contain exactly one of the supported datatypes",
+                )
+                .into());
+            };
+            if !seen.insert((meta.id, key.clone())) {
+                return Err(duplicates().into());
+            }
+            writes.push(Write { table: name.clone(), meta: meta.clone(), request: request.clone(), key, item });
+        }
+    }
+    if writes.is_empty() || writes.len() > MAX_WRITES {
+        return Err(DynamoError::validation(format!(
+            "1 validation error detected: Value at 'requestItems' failed to satisfy constraint: Map value must satisfy constraint: [Member must have length less than or equal to {MAX_WRITES}, Member must have length greater than or equal to 1]"
+        ))
+        .into());
+    }
+    let mut client = state.pool.get().await.map_err(pool_error)?;
+    let transaction = client.transaction().await.map_err(db_error)?;
+    let mut ids: Vec<i64> = writes.iter().map(|w| store::lock_id(w.meta.id, &w.key)).collect();
+    ids.sort_unstable();
+    let busy = store::try_lock_all(&transaction, &ids).await?;
+    let mut unprocessed: Map<String, Value> = Map::new();
+    for write in &writes {
+        if busy.contains(&store::lock_id(write.meta.id, &write.key)) {
+            let entry = unprocessed.entry(write.table.clone()).or_insert_with(|| Value::Array(Vec::new()));
+            entry.as_array_mut().expect("array").push(write.request.clone());
+            continue;
+        }
+        store::write(&transaction, &write.meta, &write.key, write.item.as_ref()).await?;
+    }
+    transaction.commit().await.map_err(db_error)?;
+    Ok(json!({ "UnprocessedItems": unprocessed }))
+}
