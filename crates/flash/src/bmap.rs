@@ -17,8 +17,8 @@ const HASH_BUFFER: usize = 4 << 20;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BmapError {
-    #[error("cannot read {path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    #[error("cannot read {path}: {cause}")]
+    Io { path: String, cause: std::io::Error },
     #[error("block map {path} is not valid XML: {reason}")]
     Xml { path: String, reason: String },
     #[error("block map {path} is invalid: {reason}; regenerate it with `sweetlies-appliance build` or `bmaptool create`")]
@@ -46,7 +46,7 @@ impl BlockMap {
     /// Maps the data (non-hole) regions of `image` with SEEK_DATA/SEEK_HOLE, block-aligned
     /// outwards, and hashes each range.
     pub fn from_image(path: &Path) -> Result<Self, BmapError> {
-        let io_err = |source| BmapError::Io { path: path.display().to_string(), source };
+        let io_err = |source| BmapError::Io { path: path.display().to_string(), cause: source };
         let file = File::open(path).map_err(io_err)?;
         let mut map = Self::from_data_ranges(&file, DEFAULT_BLOCK_SIZE).map_err(io_err)?;
         map.compute_checksums(&file).map_err(io_err)?;
@@ -162,7 +162,7 @@ impl BlockMap {
 
     pub fn read(path: &Path) -> Result<Self, BmapError> {
         let text = std::fs::read_to_string(path)
-            .map_err(|source| BmapError::Io { path: path.display().to_string(), source })?;
+            .map_err(|source| BmapError::Io { path: path.display().to_string(), cause: source })?;
         Self::parse(&text, &path.display().to_string())
     }
 

@@ -31,8 +31,8 @@ pub enum FlashError {
     Bmap(#[from] bmap::BmapError),
     #[error(transparent)]
     Seed(#[from] SeedError),
-    #[error("{what}: {source}")]
-    Io { what: String, source: std::io::Error },
+    #[error("{what}: {cause}")]
+    Io { what: String, cause: std::io::Error },
     #[error("interrupted")]
     Interrupted,
     #[error("read-back of bytes {start}..{end} (blocks {first_block}-{last_block}) does not match: {detail}")]
@@ -41,7 +41,7 @@ pub enum FlashError {
 
 fn io_error(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> FlashError {
     let what = what.into();
-    move |source| FlashError::Io { what, source }
+    move |source| FlashError::Io { what, cause: source }
 }
 
 /// What the target holds when flashing stops; every failure names it.
@@ -71,7 +71,6 @@ impl fmt::Display for TargetState {
 pub struct Failure {
     pub target: String,
     pub state: TargetState,
-    #[source]
     pub error: FlashError,
 }
 
@@ -149,8 +148,8 @@ fn open_target(target: &Target, image_size: u64) -> Result<File, FlashError> {
         options.custom_flags(libc::O_EXCL);
     }
     let file = options.open(&target.path).map_err(|error| match error.raw_os_error() {
-        Some(libc::EBUSY) => FlashError::Io { what: format!("{shown} is in use (mounted, or claimed by another program or device-mapper); refusing to write"), source: error },
-        _ => FlashError::Io { what: format!("cannot open target {shown} for writing"), source: error },
+        Some(libc::EBUSY) => FlashError::Io { what: format!("{shown} is in use (mounted, or claimed by another program or device-mapper); refusing to write"), cause: error },
+        _ => FlashError::Io { what: format!("cannot open target {shown} for writing"), cause: error },
     })?;
     if matches!(target.kind, TargetKind::File) {
         file.set_len(image_size).map_err(io_error(format!("cannot size {shown} to the image")))?;

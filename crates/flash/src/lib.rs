@@ -6,6 +6,7 @@
 //!   compares sha256 per range; every failure names the state the target is left in.
 //! - [`seed`]: writes the host identity into the image's `SWEETSEED` FAT partition in place.
 
+pub mod artifacts;
 pub mod bmap;
 pub mod engine;
 mod io;

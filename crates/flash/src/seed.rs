@@ -17,14 +17,14 @@ pub enum SeedError {
     NoPartitionTable,
     #[error("no partition named or labelled {SEED_LABEL} on the target (partitions: {0}); was the image built with modules/image.nix?")]
     NoSeedPartition(String),
-    #[error("seed partition {partition} is not a FAT filesystem this tool can edit: {source}")]
-    NotFat { partition: u32, source: io::Error },
-    #[error("cannot write {IDENTITY_FILE} into seed partition {partition}: {source}")]
-    Write { partition: u32, source: io::Error },
+    #[error("seed partition {partition} is not a FAT filesystem this tool can edit: {cause}")]
+    NotFat { partition: u32, cause: io::Error },
+    #[error("cannot write {IDENTITY_FILE} into seed partition {partition}: {cause}")]
+    Write { partition: u32, cause: io::Error },
     #[error("{IDENTITY_FILE} read back from seed partition {partition} differs from what was written")]
     ReadBack { partition: u32 },
-    #[error("cannot read the host identity {path}: {source}; create it with `sweetlies-appliance new` or copy it from the admin's machine")]
-    IdentityMissing { path: String, source: io::Error },
+    #[error("cannot read the host identity {path}: {cause}; create it with `sweetlies-appliance new` or copy it from the admin's machine")]
+    IdentityMissing { path: String, cause: io::Error },
     #[error("{0} is not an age identity (no line starting with {AGE_IDENTITY_PREFIX})")]
     NotAnIdentity(String),
     #[error("no configuration directory: set SWEETLIES_CONFIG_DIR, XDG_CONFIG_HOME or HOME")]
@@ -64,7 +64,7 @@ pub fn host_identity_path(config_dir: &Path, org: &str, host: &str) -> PathBuf {
 /// Reads a host identity file, checking that it is one (the contents are never logged).
 pub fn load_host_identity(path: &Path) -> Result<Vec<u8>, SeedError> {
     let bytes = std::fs::read(path)
-        .map_err(|source| SeedError::IdentityMissing { path: path.display().to_string(), source })?;
+        .map_err(|source| SeedError::IdentityMissing { path: path.display().to_string(), cause: source })?;
     let is_identity = String::from_utf8_lossy(&bytes).lines().any(|line| line.trim().starts_with(AGE_IDENTITY_PREFIX));
     if !is_identity {
         return Err(SeedError::NotAnIdentity(path.display().to_string()));
@@ -125,8 +125,8 @@ pub fn write_identity(disk: &File, identity: &[u8]) -> Result<SeedReport, SeedEr
     let partition = find_seed_partition(disk)?;
     let number = partition.number;
     let open = || fatfs::FileSystem::new(Region::new(disk, &partition), fatfs::FsOptions::new())
-        .map_err(|source| SeedError::NotFat { partition: number, source });
-    let write_err = |source| SeedError::Write { partition: number, source };
+        .map_err(|source| SeedError::NotFat { partition: number, cause: source });
+    let write_err = |source| SeedError::Write { partition: number, cause: source };
     {
         let filesystem = open()?;
         let mut file = filesystem.root_dir().create_file(IDENTITY_FILE).map_err(write_err)?;

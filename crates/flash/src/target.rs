@@ -18,8 +18,8 @@ pub enum TargetError {
     Unsupported(String),
     #[error("target {0} is the image itself")]
     SameAsImage(String),
-    #[error("cannot inspect target {path}: {source}")]
-    Io { path: String, source: io::Error },
+    #[error("cannot inspect target {path}: {cause}")]
+    Io { path: String, cause: io::Error },
     #[error("refusing {device}: {what} is mounted at {mount_point}{root}; unmount it first (`umount {mount_point}`)",
         root = if mount_point == "/" { " (it holds the running system's root filesystem)" } else { "" })]
     Mounted { device: String, what: String, mount_point: String },
@@ -67,9 +67,9 @@ impl Target {
         let metadata = match fs::metadata(path) {
             Ok(metadata) => metadata,
             Err(error) if error.kind() == io::ErrorKind::NotFound => return Err(TargetError::Missing(shown)),
-            Err(source) => return Err(TargetError::Io { path: shown, source }),
+            Err(source) => return Err(TargetError::Io { path: shown, cause: source }),
         };
-        let io_err = |source| TargetError::Io { path: shown.clone(), source };
+        let io_err = |source| TargetError::Io { path: shown.clone(), cause: source };
         if metadata.is_dir() {
             return Err(TargetError::Directory(shown));
         }
@@ -109,7 +109,7 @@ impl Target {
         }
         let TargetKind::BlockDevice(device) = &self.kind else { return Ok(()) };
         let members = device_and_partitions(&device.sysfs);
-        let mountinfo = fs::read_to_string("/proc/self/mountinfo").map_err(|source| TargetError::Io { path: "/proc/self/mountinfo".into(), source })?;
+        let mountinfo = fs::read_to_string("/proc/self/mountinfo").map_err(|source| TargetError::Io { path: "/proc/self/mountinfo".into(), cause: source })?;
         for mount in parse_mountinfo(&mountinfo) {
             let source_path = fs::canonicalize(&mount.source).ok();
             if let Some(member) = members.iter().find(|member| member.dev == mount.dev
@@ -153,7 +153,7 @@ impl Target {
         if !stdin_is_terminal {
             return Err(TargetError::NoConfirmation(shown));
         }
-        let io_err = |source| TargetError::Io { path: "standard input".into(), source };
+        let io_err = |source| TargetError::Io { path: "standard input".into(), cause: source };
         write!(prompt, "Overwrite {shown}? Everything on it will be lost. Type 'yes' to continue: ").map_err(io_err)?;
         prompt.flush().map_err(io_err)?;
         let mut answer = String::new();

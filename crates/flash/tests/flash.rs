@@ -301,3 +301,17 @@ fn a_loop_device_needs_confirmation_without_a_terminal() {
     assert!(matches!(error, TargetError::NoConfirmation(_)), "{error}");
     assert!(error.to_string().contains("8.0 MiB") && error.to_string().contains("--yes"), "{error}");
 }
+
+#[test]
+fn build_artifacts_are_a_checkable_sha256_and_a_bmap_next_to_the_link() {
+    let dir = tempfile::tempdir().unwrap();
+    let image = build_image(dir.path(), "store-image.raw", 64 * MIB, MIB as usize);
+    let link = dir.path().join("acme-1.raw");
+    std::os::unix::fs::symlink(&image, &link).unwrap();
+    let artifacts = sweetlies_flash::artifacts::write_image_artifacts(&link, true).unwrap();
+    let listing = run(Command::new("sha256sum").arg("-c").arg("acme-1.raw.sha256").current_dir(dir.path()));
+    assert!(listing.contains("acme-1.raw: OK"), "{listing}");
+    let (bmap_path, map) = artifacts.bmap.unwrap();
+    assert_eq!(bmap_path, dir.path().join("acme-1.raw.bmap"));
+    assert_eq!(BlockMap::read(&bmap_path).unwrap(), map);
+}

@@ -13,8 +13,8 @@ use crate::state::{derivation_name, BuildState};
 
 #[derive(Debug, thiserror::Error)]
 pub enum NixError {
-    #[error("cannot run `{program}`: {source}; install Nix 2.18 or newer (flakes support), or set the path to nix")]
-    Spawn { program: String, source: std::io::Error },
+    #[error("cannot run `{program}`: {cause}; install Nix 2.18 or newer (flakes support), or set the path to nix")]
+    Spawn { program: String, cause: std::io::Error },
     #[error("reading nix's output failed: {0}")]
     Output(std::io::Error),
     #[error("{}", failure_message(.command, .status, .errors, .derivation, .log))]
@@ -92,7 +92,7 @@ impl NixBuild {
 pub fn run_logged(command: &mut Command, observe: &mut dyn FnMut(&BuildState)) -> Result<String, NixError> {
     let shown = shell_words(command);
     let mut child = command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn()
-        .map_err(|source| NixError::Spawn { program: command.get_program().to_string_lossy().into_owned(), source })?;
+        .map_err(|cause| NixError::Spawn { program: command.get_program().to_string_lossy().into_owned(), cause })?;
     let mut stdout = child.stdout.take().expect("stdout is piped");
     let stdout_reader = thread::spawn(move || {
         let mut text = String::new();

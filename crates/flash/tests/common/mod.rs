@@ -74,9 +74,34 @@ pub fn read_range(path: &Path, start: u64, end: u64) -> Vec<u8> {
     bytes
 }
 
+unsafe extern "C" {
+    fn geteuid() -> u32;
+}
+
 pub fn is_root() -> bool {
     // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
+    unsafe { geteuid() == 0 }
+}
+
+/// A scratch directory removed on drop (usable where the `tempfile` crate is not).
+pub struct ScratchDir {
+    pub path: PathBuf,
+}
+
+impl ScratchDir {
+    pub fn new(name: &str) -> Self {
+        static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let unique = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let path = std::env::temp_dir().join(format!("sweetlies-{name}-{}-{unique}", std::process::id()));
+        fs::create_dir_all(&path).unwrap();
+        Self { path }
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.path);
+    }
 }
 
 /// Loop-device tests need root; without it they are skipped loudly, never silently passed.
