@@ -73,8 +73,7 @@ impl Guard {
     }
 }
 
-fn key_of(meta: &TableMeta, input: &Value) -> Result<(Item, StoredKey), DynamoError> {
-    let key = required_item(input, "Key")?;
+fn key_of(meta: &TableMeta, key: Item) -> Result<(Item, StoredKey), DynamoError> {
     let stored = store::key_from_key_map(meta, &key)?;
     Ok((key, stored))
 }
@@ -88,8 +87,9 @@ fn with_attributes(item: Option<&Item>) -> Value {
 
 pub async fn get_item(state: &State, input: &Value) -> Result<Value, ApiError> {
     reject_legacy(input, &["AttributesToGet"])?;
+    let key = required_item(input, "Key")?;
     let meta = table(state, required_str(input, "TableName")?).await?;
-    let (_, key) = key_of(&meta, input)?;
+    let (_, key) = key_of(&meta, key)?;
     let mut attributes = expression_attributes(input)?;
     let projection: Option<Projection> =
         optional_str(input, "ProjectionExpression")?.map(|text| attributes.projection(text)).transpose()?;
@@ -110,8 +110,8 @@ pub async fn get_item(state: &State, input: &Value) -> Result<Value, ApiError> {
 
 pub async fn put_item(state: &State, input: &Value) -> Result<Value, ApiError> {
     reject_legacy(input, &["Expected", "ConditionalOperator"])?;
-    let meta = table(state, required_str(input, "TableName")?).await?;
     let item = required_item(input, "Item")?;
+    let meta = table(state, required_str(input, "TableName")?).await?;
     let key = store::key_from_item(&meta, &item)?;
     dynamo_model::check_item_size(&item)?;
     store::index_entries(&meta, &item)?;
@@ -131,8 +131,9 @@ pub async fn put_item(state: &State, input: &Value) -> Result<Value, ApiError> {
 
 pub async fn delete_item(state: &State, input: &Value) -> Result<Value, ApiError> {
     reject_legacy(input, &["Expected", "ConditionalOperator"])?;
+    let key = required_item(input, "Key")?;
     let meta = table(state, required_str(input, "TableName")?).await?;
-    let (_, key) = key_of(&meta, input)?;
+    let (_, key) = key_of(&meta, key)?;
     let mut attributes = expression_attributes(input)?;
     let guard = Guard::parse(input, &mut attributes)?;
     attributes.finish()?;
@@ -170,8 +171,9 @@ pub fn parse_update(meta: &TableMeta, input: &Value, attributes: &mut dynamo_mod
 
 pub async fn update_item(state: &State, input: &Value) -> Result<Value, ApiError> {
     reject_legacy(input, &["Expected", "ConditionalOperator", "AttributeUpdates"])?;
+    let key = required_item(input, "Key")?;
     let meta = table(state, required_str(input, "TableName")?).await?;
-    let (key_item, key) = key_of(&meta, input)?;
+    let (key_item, key) = key_of(&meta, key)?;
     let mut attributes = expression_attributes(input)?;
     let update = parse_update(&meta, input, &mut attributes)?;
     let guard = Guard::parse(input, &mut attributes)?;

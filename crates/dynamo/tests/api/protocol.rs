@@ -56,3 +56,68 @@ async fn unsigned_request_gets_missing_authentication_token() {
     assert_eq!(body["__type"], "com.amazon.coral.service#MissingAuthenticationTokenException");
     assert_eq!(body["message"], "Request is missing Authentication Token");
 }
+
+/// POSTs `body` signed with SigV4 by the AWS signer (independent of the server's verifier);
+/// `tamper` changes the body after signing.
+async fn signed_post(target: &str, body: &[u8], tamper: bool) -> (u16, serde_json::Value) {
+    use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
+    use aws_sigv4::sign::v4;
+    let identity = aws_credential_types::Credentials::new(crate::common::ACCESS_KEY_ID, crate::common::SECRET_ACCESS_KEY, None, None, "test").into();
+    let params = v4::SigningParams::builder()
+        .identity(&identity)
+        .region("eu-central-1")
+        .name("dynamodb")
+        .time(std::time::SystemTime::now())
+        .settings(SigningSettings::default())
+        .build()
+        .unwrap()
+        .into();
+    let url = format!("{}/", shared().endpoint);
+    let headers = [("content-type", "application/x-amz-json-1.0"), ("x-amz-target", target)];
+    let signable = SignableRequest::new("POST", &url, headers.iter().copied(), SignableBody::Bytes(body)).unwrap();
+    let (instructions, _) = sign(signable, &params).unwrap().into_parts();
+    let mut request = reqwest::Client::new().post(&url);
+    for (name, value) in headers.iter().copied().chain(instructions.headers()) {
+        request = request.header(name, value);
+    }
+    let mut body = body.to_vec();
+    if tamper {
+        body.push(b' ');
+    }
+    let response = request.body(body).send().await.expect("server answers");
+    let status = response.status().as_u16();
+    let bytes = response.bytes().await.unwrap();
+    (status, serde_json::from_slice(&bytes).expect("JSON body"))
+}
+
+#[tokio::test]
+async fn signed_requests_with_bad_content_get_dynamodb_errors() {
+    let (status, body) = signed_post("DynamoDB_20120810.ListTables", b"{}", false).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["TableNames"].is_array());
+
+    let (status, body) = signed_post("DynamoDB_20120810.ListTables", b"{not json", false).await;
+    assert_eq!(status, 400);
+    assert_eq!(body["__type"], "com.amazon.coral.service#SerializationException");
+
+    let (status, body) = signed_post("DynamoDB_20120810.DropEverything", b"{}", false).await;
+    assert_eq!(status, 400);
+    assert_eq!(body["__type"], "com.amazon.coral.service#UnknownOperationException");
+
+    let (status, body) = signed_post("DynamoDB_20120810.ListTables", b"{}", true).await;
+    assert_eq!(status, 400);
+    assert_eq!(body["__type"], "com.amazon.coral.service#InvalidSignatureException");
+
+    let (status, body) =
+        signed_post("DynamoDB_20120810.PutItem", br#"{"TableName":"x","Item":{"id":{"N":"not a number"}}}"#, false).await;
+    assert_eq!(status, 400);
+    assert_eq!(body["__type"], "com.amazon.coral.validate#ValidationException", "{body}");
+
+    let (status, body) = signed_post("DynamoDB_20120810.GetItem", br#"{"TableName":"x","Key":{"id":{"S":1}}}"#, false).await;
+    assert_eq!(status, 400);
+    assert_eq!(body["__type"], "com.amazon.coral.service#SerializationException", "{body}");
+
+    // The server is still serving after all that.
+    let (status, _) = signed_post("DynamoDB_20120810.ListTables", b"{}", false).await;
+    assert_eq!(status, 200);
+}
