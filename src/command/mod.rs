@@ -2,7 +2,10 @@
 //! struct and a `run` function.
 
 pub mod build;
+pub mod check;
 pub mod flash;
+pub mod new;
+pub mod secrets;
 
 use clap::Subcommand;
 
@@ -12,11 +15,21 @@ pub enum Command {
     Build(build::BuildArgs),
     /// Write an image to a disk or file, verify it, and seed the host identity.
     Flash(flash::FlashArgs),
+    /// Create a new org: hosts/<org>/ (spec, public keys, encrypted secrets) and its identities.
+    New(new::NewArgs),
+    /// Validate hosts/<org>/: schema, secrets decrypt, public keys match secrets.
+    Check(check::CheckArgs),
+    /// Work with secrets files.
+    #[command(subcommand)]
+    Secrets(secrets::SecretsCommand),
 }
 
 pub fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Build(args) => build::run(args),
         Command::Flash(args) => flash::run(args),
+        Command::New(args) => new::run(args),
+        Command::Check(args) => check::run(args),
+        Command::Secrets(command) => secrets::run(command),
     }
 }
