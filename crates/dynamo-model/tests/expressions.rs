@@ -737,3 +737,25 @@ fn syntax_error_near_text_matches_dynamodb() {
         "Invalid ProjectionExpression: Syntax error; token: \"!\", near: \"!!\""
     );
 }
+
+#[test]
+fn expression_size_limit() {
+    let names: Vec<String> = (0..200).map(|i| format!("a{i:019}")).collect();
+    let joined = names.join(",");
+    let at_limit = &joined[..4096]
+        .trim_end_matches(|c: char| c != ',')
+        .trim_end_matches(',');
+    let mut a = attrs(json!(null), json!(null));
+    a.projection(at_limit).unwrap();
+    let over = joined;
+    assert_eq!(
+        a.projection(&over).unwrap_err().message,
+        format!(
+            "Invalid ProjectionExpression: Expression size has exceeded the maximum allowed size; expression size: {}",
+            over.len()
+        )
+    );
+    let exactly = "b".repeat(4096);
+    a.projection(&exactly).unwrap();
+    assert!(a.projection(&format!("{exactly}d")).is_err());
+}

@@ -27,6 +27,9 @@ pub use update::{Section, SetOperand, SetValue, UpdateAction, UpdateExpression};
 
 use resolve::Resolver;
 
+/// DynamoDB's limit on each expression parameter, counted on the raw text.
+pub const MAX_EXPRESSION_BYTES: usize = 4096;
+
 /// A ProjectionExpression: the document paths to return.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Projection {
@@ -183,6 +186,12 @@ impl ExpressionAttributes {
         };
         if text.is_empty() {
             return Err(invalid("The expression can not be empty;".into()));
+        }
+        if text.len() > MAX_EXPRESSION_BYTES {
+            return Err(invalid(format!(
+                "Expression size has exceeded the maximum allowed size; expression size: {}",
+                text.len()
+            )));
         }
         let mut resolver = Resolver::new(
             &self.names,
