@@ -8,5 +8,6 @@ mod batch_ttl;
 mod items;
 mod protocol;
 mod reads;
+mod signal;
 mod tables;
 mod transactions;
