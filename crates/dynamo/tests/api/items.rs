@@ -222,3 +222,61 @@ async fn size_and_key_validation() {
         .into_service_error();
     assert!(error.is_resource_not_found_exception());
 }
+
+/// Condition features Signal-Server's stores use: IN, contains, size, comparisons between two
+/// attributes, attribute_exists, and DELETE from a set.
+#[tokio::test]
+async fn signal_condition_features() {
+    let client = client();
+    let table = table_name("features");
+    create_table(&client, &table, ("id", T::S), None).await;
+    client
+        .put_item()
+        .table_name(&table)
+        .item("id", s("k"))
+        .item("phone", s("+1555"))
+        .item("tags", Av::Ss(vec!["a".into(), "b".into()]))
+        .item("idx", n("2"))
+        .item("numkeys", n("5"))
+        .send()
+        .await
+        .unwrap();
+    let update = |condition: &'static str, values: Vec<(&'static str, Av)>| {
+        let mut request = client
+            .update_item()
+            .table_name(&table)
+            .key("id", s("k"))
+            .update_expression("ADD #count :one")
+            .condition_expression(condition)
+            .expression_attribute_names("#count", "count")
+            .expression_attribute_values(":one", n("1"))
+            .return_values(ReturnValue::UpdatedNew);
+        for (name, value) in values {
+            request = request.expression_attribute_values(name, value);
+        }
+        request.send()
+    };
+    update("phone IN (:a, :b)", vec![(":a", s("+1000")), (":b", s("+1555"))])
+        .await
+        .expect("IN")
+        .attributes()
+        .map(|a| assert_eq!(a["count"], n("1")))
+        .unwrap();
+    update("contains(tags, :tag) AND size(tags) < :max", vec![(":tag", s("b")), (":max", n("3"))]).await.expect("contains/size");
+    update("idx < numkeys AND attribute_exists(tags)", vec![]).await.expect("attribute comparison");
+    let error = update("phone IN (:a)", vec![(":a", s("+1000"))]).await.expect_err("not in list").into_service_error();
+    assert!(error.is_conditional_check_failed_exception());
+    let removed = client
+        .update_item()
+        .table_name(&table)
+        .key("id", s("k"))
+        .update_expression("DELETE tags :gone")
+        .expression_attribute_values(":gone", Av::Ss(vec!["a".into()]))
+        .return_values(ReturnValue::AllNew)
+        .send()
+        .await
+        .unwrap();
+    let attributes = removed.attributes().unwrap();
+    assert_eq!(attributes["tags"], Av::Ss(vec!["b".into()]));
+    assert_eq!(attributes["count"], n("3"));
+}
