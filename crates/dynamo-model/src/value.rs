@@ -10,6 +10,9 @@ use serde_json::{Map, Value};
 use crate::error::{DynamoError, Result};
 use crate::number::Number;
 
+/// Levels of nesting DynamoDB allows in a value (a top-level attribute value is level 1).
+pub const MAX_NESTING_DEPTH: usize = 32;
+
 /// An item: attribute name → value.
 pub type Item = BTreeMap<String, AttributeValue>;
 
@@ -139,6 +142,16 @@ impl AttributeValue {
     /// Structural mistakes (wrong JSON types, bad base64) are `SerializationException`s,
     /// content mistakes `ValidationException`s, as in DynamoDB.
     pub fn from_json(json: &Value) -> Result<Self> {
+        Self::from_json_at(json, 0)
+    }
+
+    /// `depth` 0 is a top-level attribute value; DynamoDB allows 32 levels.
+    fn from_json_at(json: &Value, depth: usize) -> Result<Self> {
+        if depth >= MAX_NESTING_DEPTH {
+            return Err(DynamoError::validation(
+                "Nesting Levels have exceeded supported limits: Attributes in the item have nested levels beyond supported limit",
+            ));
+        }
         let Value::Object(fields) = json else {
             return Err(DynamoError::serialization(
                 "Unexpected value type in payload",
@@ -147,7 +160,7 @@ impl AttributeValue {
         let mut parsed = None;
         // DynamoDB reports a bad value before it complains about several type descriptors.
         for (descriptor, body) in fields {
-            let value = parse_typed(descriptor, body)?;
+            let value = parse_typed(descriptor, body, depth)?;
             if let Some(value) = value {
                 if parsed.is_some() {
                     parsed = Some(Err(()));
@@ -193,7 +206,7 @@ impl AttributeValue {
 }
 
 /// `Ok(None)` for descriptors DynamoDB ignores when null (the SDKs never send them).
-fn parse_typed(descriptor: &str, body: &Value) -> Result<Option<AttributeValue>> {
+fn parse_typed(descriptor: &str, body: &Value, depth: usize) -> Result<Option<AttributeValue>> {
     if body.is_null() {
         return Ok(None);
     }
@@ -225,10 +238,10 @@ fn parse_typed(descriptor: &str, body: &Value) -> Result<Option<AttributeValue>>
         "L" => AttributeValue::L(
             expect_array(body)?
                 .iter()
-                .map(AttributeValue::from_json)
+                .map(|v| AttributeValue::from_json_at(v, depth + 1))
                 .collect::<Result<_>>()?,
         ),
-        "M" => AttributeValue::M(item_from_json(body)?),
+        "M" => AttributeValue::M(map_from_json(body, depth + 1)?),
         "SS" => {
             let items = expect_array(body)?;
             if items.is_empty() {
@@ -356,6 +369,10 @@ fn parse_binary(body: &Value) -> Result<Vec<u8>> {
 
 /// Parses a map of attribute values (`Item`, `Key`, `M` bodies, `ExclusiveStartKey`).
 pub fn item_from_json(json: &Value) -> Result<Item> {
+    map_from_json(json, 0)
+}
+
+fn map_from_json(json: &Value, depth: usize) -> Result<Item> {
     let Value::Object(fields) = json else {
         return Err(DynamoError::serialization(
             "Unexpected value type in payload",
@@ -363,7 +380,7 @@ pub fn item_from_json(json: &Value) -> Result<Item> {
     };
     fields
         .iter()
-        .map(|(name, value)| Ok((name.clone(), AttributeValue::from_json(value)?)))
+        .map(|(name, value)| Ok((name.clone(), AttributeValue::from_json_at(value, depth)?)))
         .collect()
 }
 
@@ -507,6 +524,22 @@ mod tests {
             assert_eq!(err.kind, ErrorKind::Validation, "{input}");
             assert_eq!(err.message, message, "{input}");
         }
+    }
+
+    #[test]
+    fn nesting_is_limited_to_32_levels() {
+        let nested = |levels: usize| {
+            let mut value = json!({"S": "leaf"});
+            for _ in 1..levels {
+                value = json!({"L": [value]});
+            }
+            json!({"a": value})
+        };
+        item_from_json(&nested(32)).unwrap();
+        assert_eq!(
+            item_from_json(&nested(33)).unwrap_err().message,
+            "Nesting Levels have exceeded supported limits: Attributes in the item have nested levels beyond supported limit"
+        );
     }
 
     #[test]
