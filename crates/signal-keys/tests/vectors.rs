@@ -141,6 +141,19 @@ fn our_output_was_accepted_by_libsignal() {
         let cert = ServerCertificate::issue(key_id, &server, &trust_root).unwrap();
         assert_eq!(cert.serialize(), bytes(&c["serialized"]).as_slice());
     }
+    let generic = file["generic_server_secret_params"].as_array().unwrap();
+    assert!(generic.len() >= 2);
+    for g in generic {
+        assert_eq!(g["libsignal_verified"], true);
+        let mode = match g["mode"].as_str().unwrap() {
+            "Legacy" => CredentialMode::Legacy,
+            "Standard" => CredentialMode::Standard,
+            other => panic!("unknown mode {other}"),
+        };
+        let secret = GenericServerSecretParams::generate_with_mode(array32(&g["randomness"]), mode);
+        assert_eq!(*secret.serialize(), bytes(&g["secret"]));
+        assert_eq!(secret.public_params().serialize(), bytes(&g["public"]));
+    }
     for p in file["server_secret_params"].as_array().unwrap() {
         assert_eq!(p["libsignal_verified"], true);
         let secret = ServerSecretParams::generate(array32(&p["randomness"]));
