@@ -213,13 +213,13 @@ pub async fn transact_write_items(state: &State, input: &Value) -> Result<Value,
     if failed {
         return Err(canceled(reasons));
     }
-    for ((item, old), change) in items.iter().zip(&olds).zip(changes) {
-        match change {
-            Some(Some(new)) => store::write(&transaction, &item.meta, &item.key, Some(&new)).await?,
-            Some(None) if old.is_some() => store::write(&transaction, &item.meta, &item.key, None).await?,
-            _ => {}
-        }
-    }
+    // Pipelined on the connection: the writes touch distinct items.
+    let writes = items.iter().zip(&olds).zip(&changes).filter_map(|((item, old), change)| match change {
+        Some(Some(new)) => Some(store::write(&transaction, &item.meta, &item.key, Some(new))),
+        Some(None) if old.is_some() => Some(store::write(&transaction, &item.meta, &item.key, None)),
+        _ => None,
+    });
+    futures_join_all(writes).await?;
     if let Some(token) = token {
         transaction
             .execute(
