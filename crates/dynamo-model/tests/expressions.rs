@@ -659,6 +659,10 @@ fn key_conditions() {
         "Query key condition not supported"
     );
     assert_eq!(
+        key("p < :a").unwrap_err(),
+        "One or more parameter values were invalid: Condition parameter type does not match schema type"
+    );
+    assert_eq!(
         key("p = :p AND c = :s").unwrap_err(),
         "One or more parameter values were invalid: Condition parameter type does not match schema type"
     );

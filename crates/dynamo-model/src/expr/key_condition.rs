@@ -136,11 +136,19 @@ impl KeyCondition {
         let type_mismatch = || {
             DynamoError::invalid_parameter("Condition parameter type does not match schema type")
         };
-        let partition_key = match &partition_predicate.op {
-            SortKeyOp::Eq(v) if v.value_type() == partition.value_type => v.clone(),
-            SortKeyOp::Eq(_) => return Err(type_mismatch()),
-            _ => return Err(DynamoError::validation("Query key condition not supported")),
+        // DynamoDB checks value types before it checks that the partition key uses `=`.
+        if partition_predicate
+            .op
+            .values()
+            .iter()
+            .any(|v| v.value_type() != partition.value_type)
+        {
+            return Err(type_mismatch());
+        }
+        let SortKeyOp::Eq(partition_key) = &partition_predicate.op else {
+            return Err(DynamoError::validation("Query key condition not supported"));
         };
+        let partition_key = partition_key.clone();
         let sort_key = match sort_predicate {
             Some((predicate, schema)) => {
                 if predicate
