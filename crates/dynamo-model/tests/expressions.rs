@@ -303,7 +303,7 @@ fn condition_validation_messages() {
     let mut a = attrs(none.clone(), v.clone());
     assert_eq!(
         a.filter("a = ").unwrap_err().message,
-        "Invalid FilterExpression: Syntax error; token: \"<EOF>\", near: \"= \""
+        "Invalid FilterExpression: Syntax error; token: \"<EOF>\", near: \"=\""
     );
 }
 
@@ -510,7 +510,7 @@ fn update_validation_messages() {
     );
     assert_eq!(
         update_error("SET a = ", none.clone(), none.clone()),
-        "Invalid UpdateExpression: Syntax error; token: \"<EOF>\", near: \"= \""
+        "Invalid UpdateExpression: Syntax error; token: \"<EOF>\", near: \"=\""
     );
     assert_eq!(
         update_error("SET size = :v", none.clone(), s.clone()),
@@ -734,6 +734,23 @@ fn syntax_error_near_text_matches_dynamodb() {
             json!({":v": {"S": "val"}})
         ),
         "Invalid UpdateExpression: Syntax error; token: \"INVALID\", near: \"INVALID SYNTAX\""
+    );
+    // Real DynamoDB, as recorded by client test suites.
+    assert_eq!(
+        condition_error("foo", json!(null), json!(null)),
+        "Invalid ConditionExpression: Syntax error; token: \"<EOF>\", near: \"foo\""
+    );
+    assert_eq!(
+        condition_error("a+:delta<b", json!(null), json!({":delta": {"N": "3"}})),
+        "Invalid ConditionExpression: Syntax error; token: \"+\", near: \"a+:delta\""
+    );
+    assert_eq!(
+        condition_error("attribute_not_exists(", json!(null), json!(null)),
+        "Invalid ConditionExpression: Syntax error; token: \"<EOF>\", near: \"(\""
+    );
+    assert_eq!(
+        update_error("SET a = :v, ", json!(null), json!({":v": {"N": "1"}})),
+        "Invalid UpdateExpression: Syntax error; token: \"<EOF>\", near: \",\""
     );
     let mut a = attrs(json!(null), json!(null));
     assert_eq!(

@@ -437,17 +437,16 @@ impl<'s> Parser<'s> {
         } else {
             self.text(index)
         };
-        let from = if index > 0 {
-            self.tokens[index - 1].start
-        } else {
-            token.start
-        };
+        // "near" runs from the previous token to the next one, without surrounding blanks.
+        let previous = index.checked_sub(1).map(|i| &self.tokens[i]);
+        let from = previous.map_or(token.start, |p| p.start);
         let to = if token.tok == Tok::Eof {
-            token.end
+            previous.map_or(token.end, |p| p.end)
         } else {
-            self.tokens
-                .get(index + 1)
-                .map_or(token.end, |next| next.end)
+            match self.tokens.get(index + 1) {
+                Some(next) if next.tok != Tok::Eof => next.end,
+                _ => token.end,
+            }
         };
         format!(
             "Syntax error; token: \"{shown}\", near: \"{}\"",
@@ -495,7 +494,7 @@ mod tests {
     fn syntax_errors_name_the_token() {
         assert_eq!(
             parse_condition("a = ").unwrap_err(),
-            "Syntax error; token: \"<EOF>\", near: \"= \""
+            "Syntax error; token: \"<EOF>\", near: \"=\""
         );
         assert_eq!(
             parse_condition("a = = :b").unwrap_err(),
