@@ -75,7 +75,8 @@ assert schemaGate;
   };
 
   s3 = {
-    region = "sweetlies";
+    # The region of the AWS_REGION in signal-server/aws.env (sweetlies-appliance `new`).
+    region = "garage";
     # Garage answers path style and, with root_domain, virtual-host style (the AWS SDK's default
     # for the prekey and cdn clients); *.s3.localhost is pinned to loopback in networking.hosts.
     rootDomain = "s3.localhost";
