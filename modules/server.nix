@@ -100,6 +100,9 @@ let
     after = cfg.secrets.unitDependencies.after ++ localDependencies ++ [ "network.target" ];
     environment = {
       AWS_ENDPOINT_URL_DYNAMODB = "http://${topology.addressFor "dynamo"}:${toString ports.dynamo}";
+      # The worker commands (CommandDependencies) build their S3 clients without the
+      # configuration's endpointOverride; the SDK's service-specific variable points them at Garage.
+      AWS_ENDPOINT_URL_S3 = "http://${topology.s3.rootDomain}:${toString ports.garageS3}";
       AWS_REGION = topology.s3.region;
       JAVA_OPTS = lib.concatStringsSep " " (
         [
