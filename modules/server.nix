@@ -104,6 +104,8 @@ let
       # configuration's endpointOverride; the SDK's service-specific variable points them at Garage.
       AWS_ENDPOINT_URL_S3 = "http://${topology.s3.rootDomain}:${toString ports.garageS3}";
       AWS_REGION = topology.s3.region;
+      # Never ask the EC2 instance metadata service (169.254.169.254) for anything.
+      AWS_EC2_METADATA_DISABLED = "true";
       JAVA_OPTS = lib.concatStringsSep " " (
         [
           "-Xmx${scfg.jvmMemory}"
