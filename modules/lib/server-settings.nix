@@ -103,7 +103,15 @@ in
   };
 
   googlePlayBilling = {
-    credentialsJson = "{}";
+    # Parsed with GoogleCredentials.fromStream at startup, so it must be a well-formed credential:
+    # an OAuth user credential of placeholders (no key; refreshed only on use, never here).
+    credentialsJson = builtins.toJSON {
+      type = "authorized_user";
+      client_id = "sweetlies-inert";
+      client_secret = "sweetlies-inert";
+      refresh_token = "sweetlies-inert";
+      token_uri = "https://${inert "oauth2"}/token";
+    };
     packageName = "org.sweetlies.inert";
     applicationName = "sweetlies";
     productIdToLevel = { };
