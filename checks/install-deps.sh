@@ -6,6 +6,10 @@ apt-get update
 apt-get install -y --no-install-recommends \
   postgresql nix-bin dosfstools mtools gdisk e2fsprogs util-linux bmap-tools qemu-utils
 
+# coturn (checks/ci/modules-turn-shim.sh): a real TURN server for the credentials shim; python3
+# runs the modules' CI scripts.
+apt-get install -y --no-install-recommends coturn python3
+
 # deadnix (checks/ci/nix-deadnix.sh): from crates.io, skipped when already installed.
 if ! command -v deadnix >/dev/null && [ ! -x "${CARGO_HOME:-$HOME/.cargo}/bin/deadnix" ]; then
   cargo install --locked deadnix --version 1.3.1

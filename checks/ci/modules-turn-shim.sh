@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # The TURN credentials shim (modules/turn-shim.py) against Signal-Server's expectations
 # (CloudflareTurnCredentialsManager at the pinned tag): a real shim process, real HTTP requests,
-# credentials checked against coturn's TURN REST API rule (base64 HMAC-SHA1 of "<expiry>:<user>").
+# credentials checked against coturn's TURN REST API rule (base64 HMAC-SHA1 of "<expiry>:<user>"),
+# then used for a real relay allocation on a real coturn (Debian package `coturn`) configured
+# like modules/coturn.nix.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 exec python3 - "$PWD/modules/turn-shim.py" <<'PY'
-import base64, hashlib, hmac, json, os, socket, subprocess, sys, tempfile, time, urllib.request, urllib.error
+import base64, hashlib, hmac, json, os, re, shutil, socket, subprocess, sys, tempfile, time, urllib.request, urllib.error
 
 shim = sys.argv[1]
 token = "test-api-token-" + os.urandom(8).hex()
@@ -76,6 +78,41 @@ try:
     check("a malformed body gets 400", status == 400, status)
     status, _ = post(f"Bearer {token}", json.dumps({"ttl": 60}).encode(), path="/other")
     check("another path gets 404", status == 404, status)
+
+    # coturn as modules/coturn.nix runs it (use-auth-secret, the same static-auth-secret file),
+    # on loopback only, with loopback peers allowed for this test.
+    if shutil.which("turnserver") is None or shutil.which("turnutils_uclient") is None:
+        sys.exit("coturn is not installed: run checks/install-deps.sh (Debian package coturn)")
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        turn_port = s.getsockname()[1]
+    turn = subprocess.Popen(["turnserver", "-n", "--use-auth-secret", f"--static-auth-secret={secret}",
+                             "--realm=turn.example.test", "--listening-ip=127.0.0.1", f"--listening-port={turn_port}",
+                             "--relay-ip=127.0.0.1", "--min-port=49152", "--max-port=49999", "--no-cli", "--no-tls",
+                             "--no-dtls", "--fingerprint", "--allow-loopback-peers", "--log-file=stdout"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        status, body = post(f"Bearer {token}", json.dumps({"ttl": 3600}).encode())
+        ice = body["iceServers"]
+        def allocate(password):
+            return subprocess.run(["turnutils_uclient", "-u", ice["username"], "-w", password, "-n", "2", "-m", "1",
+                                   "-l", "100", "-y", "-e", "127.0.0.1", "-p", str(turn_port), "127.0.0.1"],
+                                  capture_output=True, text=True, timeout=60)
+        for _ in range(50):
+            result = allocate(ice["credential"])
+            if result.returncode == 0 or "Cannot complete Allocation" in result.stdout + result.stderr:
+                break
+            time.sleep(0.2)
+        # The client reports its progress; the last report counts every echoed message.
+        received = re.findall(r"tot_recv_msgs=(\d+)", result.stdout + result.stderr)
+        check("coturn accepts the shim's credentials and relays traffic",
+              result.returncode == 0 and received and int(received[-1]) > 0,
+              f"exit {result.returncode}: " + (result.stdout + result.stderr)[-300:])
+        result = allocate("not-the-credential")
+        check("coturn refuses a wrong credential", result.returncode != 0)
+    finally:
+        turn.terminate()
+        turn.wait(timeout=10)
 finally:
     proc.terminate()
     proc.wait(timeout=5)
