@@ -3,6 +3,7 @@
 
 use deadpool_postgres::GenericClient;
 use dynamo_model::{AttributeValue, DynamoError, ErrorKind, Item, item_from_json, item_to_json};
+use tokio_postgres::Statement;
 use tokio_postgres::error::SqlState;
 
 use crate::catalog::{KeyAttribute, TableMeta};
@@ -144,11 +145,96 @@ pub fn expiry_of(meta: &TableMeta, item: &Item) -> Option<i64> {
     }
 }
 
+const LOCK_SQL: &str = "SELECT pg_advisory_xact_lock($1)";
+const READ_SQL: &str = "SELECT item FROM dynamo_items WHERE table_id = $1 AND pk = $2 AND sk = $3";
+const UPSERT_SQL: &str = "INSERT INTO dynamo_items (table_id, pk, sk, segment, expires_at, item) VALUES ($1, $2, $3, $4, $5, $6)
+     ON CONFLICT (table_id, pk, sk) DO UPDATE SET item = EXCLUDED.item, expires_at = EXCLUDED.expires_at";
+const DELETE_SQL: &str = "DELETE FROM dynamo_items WHERE table_id = $1 AND pk = $2 AND sk = $3";
+const DELETE_ENTRIES_SQL: &str = "DELETE FROM dynamo_index_entries WHERE table_id = $1 AND pk = $2 AND sk = $3";
+const INSERT_ENTRIES_SQL: &str = "INSERT INTO dynamo_index_entries (table_id, index_id, ipk, isk, pk, sk)
+     SELECT $1, e.index_id, e.ipk, e.isk, $2, $3
+     FROM unnest($4::integer[], $5::bytea[], $6::bytea[]) AS e(index_id, ipk, isk)";
+
+/// The statements item reads and writes use, prepared (and cached) on one connection. With
+/// them at hand, queries are sent the moment their futures are first polled, so several can
+/// be pipelined in a known order.
+pub struct Statements {
+    lock: Statement,
+    read: Statement,
+    upsert: Statement,
+    delete: Statement,
+    delete_entries: Statement,
+    insert_entries: Statement,
+}
+
+impl Statements {
+    pub async fn prepare(client: &impl GenericClient) -> Result<Statements, DynamoError> {
+        let prepare = |sql| client.prepare_cached(sql);
+        let (lock, read, upsert, delete, delete_entries, insert_entries) = tokio::try_join!(
+            prepare(LOCK_SQL),
+            prepare(READ_SQL),
+            prepare(UPSERT_SQL),
+            prepare(DELETE_SQL),
+            prepare(DELETE_ENTRIES_SQL),
+            prepare(INSERT_ENTRIES_SQL)
+        )
+        .map_err(db_error)?;
+        Ok(Statements { lock, read, upsert, delete, delete_entries, insert_entries })
+    }
+
+    /// Takes the item's write lock for the rest of the PostgreSQL transaction.
+    pub async fn lock(&self, client: &impl GenericClient, meta: &TableMeta, key: &StoredKey) -> Result<(), DynamoError> {
+        client.execute(&self.lock, &[&lock_id(meta.id, key)]).await.map_err(db_error)?;
+        Ok(())
+    }
+
+    pub async fn read(&self, client: &impl GenericClient, meta: &TableMeta, key: &StoredKey) -> Result<Option<Item>, DynamoError> {
+        let row = client.query_opt(&self.read, &[&meta.id, &key.pk, &key.sk]).await.map_err(db_error)?;
+        row.map(|r| decode_item(r.get(0))).transpose()
+    }
+
+    /// Stores `item` under `key` (or deletes the key when `item` is None) with its index
+    /// entries. All statements are sent on the first poll, in order.
+    pub async fn write(&self, client: &impl GenericClient, meta: &TableMeta, key: &StoredKey, item: Option<&Item>) -> Result<(), DynamoError> {
+        let entries = match item {
+            Some(item) => index_entries(meta, item)?,
+            None => Vec::new(),
+        };
+        let bytes = item.map(encode_item);
+        let expires = item.and_then(|item| expiry_of(meta, item));
+        let segment = segment_of(&key.pk);
+        let ids: Vec<i32> = entries.iter().map(|e| e.0).collect();
+        let ipks: Vec<&[u8]> = entries.iter().map(|e| e.1.as_slice()).collect();
+        let isks: Vec<&[u8]> = entries.iter().map(|e| e.2.as_slice()).collect();
+        let item_write = async {
+            match &bytes {
+                Some(bytes) => client.execute(&self.upsert, &[&meta.id, &key.pk, &key.sk, &segment, &expires, bytes]).await,
+                None => client.execute(&self.delete, &[&meta.id, &key.pk, &key.sk]).await,
+            }
+        };
+        let indexed = !meta.indexes.is_empty();
+        let clear_entries = async {
+            if indexed {
+                client.execute(&self.delete_entries, &[&meta.id, &key.pk, &key.sk]).await
+            } else {
+                Ok(0)
+            }
+        };
+        let add_entries = async {
+            if !ids.is_empty() {
+                client.execute(&self.insert_entries, &[&meta.id, &key.pk, &key.sk, &ids, &ipks, &isks]).await
+            } else {
+                Ok(0)
+            }
+        };
+        tokio::try_join!(item_write, clear_entries, add_entries).map_err(db_error)?;
+        Ok(())
+    }
+}
+
 /// Takes the item's write lock for the rest of the PostgreSQL transaction.
 pub async fn lock(client: &impl GenericClient, meta: &TableMeta, key: &StoredKey) -> Result<(), DynamoError> {
-    let statement = client.prepare_cached("SELECT pg_advisory_xact_lock($1)").await.map_err(db_error)?;
-    client.execute(&statement, &[&lock_id(meta.id, key)]).await.map_err(db_error)?;
-    Ok(())
+    Statements::prepare(client).await?.lock(client, meta, key).await
 }
 
 /// Tries to take the write locks of all `ids` without waiting; returns which ones failed.
@@ -162,66 +248,10 @@ pub async fn try_lock_all(client: &impl GenericClient, ids: &[i64]) -> Result<Ve
 }
 
 pub async fn read(client: &impl GenericClient, meta: &TableMeta, key: &StoredKey) -> Result<Option<Item>, DynamoError> {
-    let statement = client
-        .prepare_cached("SELECT item FROM dynamo_items WHERE table_id = $1 AND pk = $2 AND sk = $3")
-        .await
-        .map_err(db_error)?;
-    let row = client.query_opt(&statement, &[&meta.id, &key.pk, &key.sk]).await.map_err(db_error)?;
-    row.map(|r| decode_item(r.get(0))).transpose()
+    Statements::prepare(client).await?.read(client, meta, key).await
 }
 
 /// Stores `item` under `key` (or deletes the key when `item` is None), with its index entries.
 pub async fn write(client: &impl GenericClient, meta: &TableMeta, key: &StoredKey, item: Option<&Item>) -> Result<(), DynamoError> {
-    let entries = match item {
-        Some(item) => index_entries(meta, item)?,
-        None => Vec::new(),
-    };
-    match item {
-        Some(item) => {
-            let statement = client
-                .prepare_cached(
-                    "INSERT INTO dynamo_items (table_id, pk, sk, segment, expires_at, item) VALUES ($1, $2, $3, $4, $5, $6)
-                     ON CONFLICT (table_id, pk, sk) DO UPDATE SET item = EXCLUDED.item, expires_at = EXCLUDED.expires_at",
-                )
-                .await
-                .map_err(db_error)?;
-            let bytes = encode_item(item);
-            client
-                .execute(&statement, &[&meta.id, &key.pk, &key.sk, &segment_of(&key.pk), &expiry_of(meta, item), &bytes])
-                .await
-                .map_err(db_error)?;
-        }
-        None => {
-            let statement = client
-                .prepare_cached("DELETE FROM dynamo_items WHERE table_id = $1 AND pk = $2 AND sk = $3")
-                .await
-                .map_err(db_error)?;
-            client.execute(&statement, &[&meta.id, &key.pk, &key.sk]).await.map_err(db_error)?;
-        }
-    }
-    if !meta.indexes.is_empty() {
-        let statement = client
-            .prepare_cached("DELETE FROM dynamo_index_entries WHERE table_id = $1 AND pk = $2 AND sk = $3")
-            .await
-            .map_err(db_error)?;
-        client.execute(&statement, &[&meta.id, &key.pk, &key.sk]).await.map_err(db_error)?;
-        if !entries.is_empty() {
-            let statement = client
-                .prepare_cached(
-                    "INSERT INTO dynamo_index_entries (table_id, index_id, ipk, isk, pk, sk)
-                     SELECT $1, e.index_id, e.ipk, e.isk, $2, $3
-                     FROM unnest($4::integer[], $5::bytea[], $6::bytea[]) AS e(index_id, ipk, isk)",
-                )
-                .await
-                .map_err(db_error)?;
-            let ids: Vec<i32> = entries.iter().map(|e| e.0).collect();
-            let ipks: Vec<&[u8]> = entries.iter().map(|e| e.1.as_slice()).collect();
-            let isks: Vec<&[u8]> = entries.iter().map(|e| e.2.as_slice()).collect();
-            client
-                .execute(&statement, &[&meta.id, &key.pk, &key.sk, &ids, &ipks, &isks])
-                .await
-                .map_err(db_error)?;
-        }
-    }
-    Ok(())
+    Statements::prepare(client).await?.write(client, meta, key, item).await
 }

@@ -26,23 +26,83 @@ pub enum Change {
     Keep,
 }
 
+/// A PostgreSQL transaction on a pooled connection, begun without waiting for BEGIN's reply.
+/// Dropped while still open (the request was abandoned mid-way), it closes the connection
+/// instead of returning it to the pool, so PostgreSQL rolls the transaction back.
+struct OpenTransaction {
+    client: Option<deadpool_postgres::Object>,
+}
+
+impl OpenTransaction {
+    fn client(&self) -> &deadpool_postgres::Object {
+        self.client.as_ref().expect("open until finished")
+    }
+
+    async fn rollback(mut self) {
+        let client = self.client.take().expect("open until finished");
+        if client.batch_execute("ROLLBACK").await.is_err() {
+            drop(deadpool_postgres::Object::take(client));
+        }
+    }
+
+    /// The transaction has ended (committed or rolled back): the connection goes back.
+    fn finish(mut self) {
+        self.client.take();
+    }
+}
+
+impl Drop for OpenTransaction {
+    fn drop(&mut self) {
+        if let Some(client) = self.client.take() {
+            drop(deadpool_postgres::Object::take(client));
+        }
+    }
+}
+
 /// Reads the current version under the item's lock, lets `decide` check conditions and compute
 /// the change, applies it and commits. Returns the old version and the change.
+///
+/// Two round trips: BEGIN, lock and read are pipelined, then the writes and COMMIT.
 pub async fn locked_write<F>(state: &State, meta: &TableMeta, key: &StoredKey, decide: F) -> Result<(Option<Item>, Change), ApiError>
 where
     F: FnOnce(Option<&Item>) -> Result<Change, ApiError>,
 {
-    let mut client = state.pool.get().await.map_err(pool_error)?;
-    let transaction = client.transaction().await.map_err(db_error)?;
-    let (_, old) = tokio::try_join!(store::lock(&transaction, meta, key), store::read(&transaction, meta, key))?;
-    let change = decide(old.as_ref())?;
-    match &change {
-        Change::Put(item) => store::write(&transaction, meta, key, Some(item)).await?,
-        Change::Delete if old.is_some() => store::write(&transaction, meta, key, None).await?,
-        Change::Delete | Change::Keep => {}
+    let client = state.pool.get().await.map_err(pool_error)?;
+    let statements = store::Statements::prepare(&client).await?;
+    let transaction = OpenTransaction { client: Some(client) };
+    let old = {
+        let client = transaction.client();
+        let begin = async { client.batch_execute("BEGIN").await.map_err(db_error) };
+        let (_, _, old) = tokio::try_join!(begin, statements.lock(client, meta, key), statements.read(client, meta, key))?;
+        old
+    };
+    let change = match decide(old.as_ref()) {
+        Ok(change) => change,
+        Err(error) => {
+            transaction.rollback().await;
+            return Err(error);
+        }
+    };
+    let written = {
+        let client = transaction.client();
+        let commit = async { client.batch_execute("COMMIT").await.map_err(db_error) };
+        match &change {
+            Change::Put(item) => tokio::try_join!(statements.write(client, meta, key, Some(item)), commit).map(|_| ()),
+            Change::Delete if old.is_some() => tokio::try_join!(statements.write(client, meta, key, None), commit).map(|_| ()),
+            Change::Delete | Change::Keep => commit.await,
+        }
+    };
+    match written {
+        Ok(()) => {
+            transaction.finish();
+            Ok((old, change))
+        }
+        Err(error) => {
+            // Ends the transaction if the write failed before COMMIT was sent.
+            transaction.rollback().await;
+            Err(error.into())
+        }
     }
-    transaction.commit().await.map_err(db_error)?;
-    Ok((old, change))
 }
 
 /// A ConditionExpression with ReturnValuesOnConditionCheckFailure.
