@@ -6,7 +6,7 @@ use std::fmt;
 use std::fs::File;
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::Arc;
 use std::thread;
@@ -22,6 +22,8 @@ use crate::target::{Target, TargetError, TargetKind};
 
 const CHUNK: usize = 8 << 20;
 const PIPELINE_DEPTH: usize = 4;
+/// Concurrent read-back workers: enough to keep a device's queue busy and both cores hashing.
+const VERIFY_WORKERS: usize = 3;
 
 #[derive(Debug, thiserror::Error)]
 pub enum FlashError {
@@ -278,57 +280,46 @@ pub fn verify_target(target: &Path, image: &Path, map: &BlockMap, interrupted: &
         Err(error) => return Err(io_error(format!("cannot open {shown} for read-back"))(error)),
     };
     progress.begin("verifying", map.mapped_bytes());
+    // Ranges are independent: a few workers each read a whole range and hash it, which keeps
+    // several reads in flight and spreads hashing over the cores.
+    let next_range = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
     let outcome = thread::scope(|scope| {
-        let (filled_tx, filled_rx) = mpsc::sync_channel::<(usize, Chunk)>(PIPELINE_DEPTH);
-        let (free_tx, free_rx) = mpsc::channel::<AlignedBuffer>();
-        for _ in 0..PIPELINE_DEPTH + 2 {
-            free_tx.send(AlignedBuffer::new(CHUNK)).expect("receiver alive");
-        }
-        let input = &input;
-        let reader = scope.spawn(move || -> Result<(), FlashError> {
-            for (index, range) in map.ranges.iter().enumerate() {
+        let workers: Vec<_> = (0..VERIFY_WORKERS).map(|_| scope.spawn(|| -> Result<(), FlashError> {
+            let mut buffer = AlignedBuffer::new(CHUNK);
+            loop {
+                let index = next_range.fetch_add(1, Ordering::Relaxed);
+                let Some(range) = map.ranges.get(index) else { return Ok(()) };
                 let bytes = map.byte_range(range);
+                let mut hasher = Sha256::new();
                 let mut offset = bytes.start;
                 while offset < bytes.end {
                     if interrupted.load(Ordering::Relaxed) {
                         return Err(FlashError::Interrupted);
                     }
-                    let Ok(mut buffer) = free_rx.recv() else { return Ok(()) };
-                    let length = (bytes.end - offset).min(CHUNK as u64) as usize;
-                    read_aligned(input, &mut buffer, offset, length)
-                        .map_err(io_error(format!("cannot read {shown} back at byte {offset}")))?;
-                    if filled_tx.send((index, Chunk { offset, length, buffer })).is_err() {
+                    if failed.load(Ordering::Relaxed) {
                         return Ok(());
                     }
+                    let length = (bytes.end - offset).min(CHUNK as u64) as usize;
+                    read_aligned(&input, &mut buffer, offset, length)
+                        .map_err(io_error(format!("cannot read {shown} back at byte {offset}")))?;
+                    hasher.update(&buffer.as_slice()[..length]);
+                    progress.advance(length as u64);
                     offset += length as u64;
                 }
-            }
-            Ok(())
-        });
-        let compared = (|| -> Result<(), FlashError> {
-            let mut hasher = Sha256::new();
-            let mut done_in_range = 0u64;
-            for (index, chunk) in filled_rx {
-                let range = &map.ranges[index];
-                let bytes = map.byte_range(range);
-                hasher.update(&chunk.buffer.as_slice()[..chunk.length]);
-                done_in_range += chunk.length as u64;
-                progress.advance(chunk.length as u64);
-                let _ = free_tx.send(chunk.buffer);
-                if done_in_range == bytes.end - bytes.start {
-                    let sum: [u8; 32] = std::mem::take(&mut hasher).finalize().into();
-                    done_in_range = 0;
-                    if Some(sum) != range.sha256 {
-                        let detail = first_difference(image, input, bytes.clone());
-                        return Err(FlashError::Mismatch { start: bytes.start, end: bytes.end, first_block: range.first, last_block: range.last, detail });
-                    }
+                let sum: [u8; 32] = hasher.finalize().into();
+                if Some(sum) != range.sha256 {
+                    failed.store(true, Ordering::Relaxed);
+                    let detail = first_difference(image, &input, bytes.clone());
+                    return Err(FlashError::Mismatch { start: bytes.start, end: bytes.end, first_block: range.first, last_block: range.last, detail });
                 }
             }
-            Ok(())
-        })();
-        drop(free_tx);
-        let read = reader.join().expect("reader thread does not panic");
-        compared.and(read)
+        })).collect();
+        let results: Vec<_> = workers.into_iter().map(|worker| worker.join().expect("verify worker does not panic")).collect();
+        // Report a mismatch before an I/O error or an interruption of another worker.
+        let mut errors: Vec<FlashError> = results.into_iter().filter_map(Result::err).collect();
+        errors.sort_by_key(|error| !matches!(error, FlashError::Mismatch { .. }));
+        match errors.into_iter().next() { Some(error) => Err(error), None => Ok(()) }
     });
     progress.end();
     outcome.map(|()| direct)

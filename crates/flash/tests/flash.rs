@@ -315,3 +315,18 @@ fn build_artifacts_are_a_checkable_sha256_and_a_bmap_next_to_the_link() {
     assert_eq!(bmap_path, dir.path().join("acme-1.raw.bmap"));
     assert_eq!(BlockMap::read(&bmap_path).unwrap(), map);
 }
+
+#[test]
+fn an_interrupted_flash_stops_and_says_the_target_is_partially_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let image = build_image(dir.path(), "disk.img", 64 * MIB, MIB as usize);
+    let map = BlockMap::from_image(&image).unwrap();
+    let target = dir.path().join("target.img");
+    fs::File::create(&target).unwrap();
+    let options = FlashOptions::default();
+    options.interrupted.store(true, std::sync::atomic::Ordering::Relaxed);
+    let failure = flash(&image, &map, &Target::inspect(&target).unwrap(), &options, &NoProgress).unwrap_err();
+    assert!(matches!(failure.error, FlashError::Interrupted), "{failure}");
+    assert_eq!(failure.state, TargetState::PartiallyWritten);
+    assert!(failure.to_string().contains("partially written and will not boot"), "{failure}");
+}
