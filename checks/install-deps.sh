@@ -9,6 +9,8 @@ apt-get install -y --no-install-recommends \
 # coturn (checks/ci/modules-turn-shim.sh): a real TURN server for the credentials shim; python3
 # runs the modules' CI scripts.
 apt-get install -y --no-install-recommends coturn python3
+# redis-server (checks/ci/modules-valkey.sh): Valkey speaks the same protocol and cluster commands.
+apt-get install -y --no-install-recommends redis-server
 
 # deadnix (checks/ci/nix-deadnix.sh): from crates.io, skipped when already installed.
 if ! command -v deadnix >/dev/null && [ ! -x "${CARGO_HOME:-$HOME/.cargo}/bin/deadnix" ]; then

@@ -66,11 +66,18 @@ in
           wantedBy = [ "multi-user.target" ];
           requires = map (name: "${unitName name}.service") clusterNames ++ cfg.secrets.unitDependencies.requires;
           after = map (name: "${unitName name}.service") clusterNames ++ cfg.secrets.unitDependencies.after;
-          path = [ pkgs.valkey ];
           serviceConfig = {
             Type = "oneshot";
             RemainAfterExit = true;
             DynamicUser = true;
+            ExecStart = lib.escapeShellArgs (
+              [
+                "${pkgs.bash}/bin/bash"
+                "${./valkey-cluster-init.sh}"
+                "${pkgs.valkey}/bin/valkey-cli"
+              ]
+              ++ map toString (lib.attrValues ports.valkeyClusters)
+            );
             LoadCredential = [ (cfg.secrets.credential "password" "valkey/password") ];
             ProtectSystem = "strict";
             ProtectHome = true;
@@ -85,27 +92,6 @@ in
             IPAddressDeny = "any";
             IPAddressAllow = "localhost";
           };
-          # valkey-cli takes the password from the environment, not from argv.
-          script = ''
-            VALKEYCLI_AUTH="$(< "$CREDENTIALS_DIRECTORY/password")"
-            REDISCLI_AUTH="$VALKEYCLI_AUTH"
-            export VALKEYCLI_AUTH REDISCLI_AUTH
-            for port in ${lib.concatMapStringsSep " " toString (lib.attrValues ports.valkeyClusters)}; do
-              for attempt in $(seq 30); do
-                valkey-cli -p "$port" ping >/dev/null 2>&1 && break
-                sleep 1
-              done
-              if valkey-cli -p "$port" cluster info | grep -q '^cluster_slots_assigned:0'; then
-                valkey-cli -p "$port" cluster addslotsrange 0 16383
-              fi
-              for attempt in $(seq 30); do
-                valkey-cli -p "$port" cluster info | grep -q '^cluster_state:ok' && continue 2
-                sleep 1
-              done
-              echo "Valkey cluster on port $port did not reach cluster_state:ok" >&2
-              exit 1
-            done
-          '';
         };
       };
   };
