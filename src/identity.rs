@@ -80,7 +80,7 @@ mod tests {
 
     #[test]
     fn derived_identities_round_trip_through_the_file_format() {
-        let keys = KeySource::from_seed(b"t");
+        let keys = KeySource::from_seed(b"t", "acme");
         let id = derive_identity(&keys, "identity/admin");
         assert_eq!(id.to_public().to_string(), derive_identity(&keys, "identity/admin").to_public().to_string());
         assert_ne!(id.to_public().to_string(), derive_identity(&keys, "identity/host/x").to_public().to_string());

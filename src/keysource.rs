@@ -28,11 +28,12 @@ impl KeySource {
         KeySource { master }
     }
 
-    /// Deterministic key source for tests and demos: anyone with the seed has every key.
-    pub fn from_seed(seed: &[u8]) -> Self {
+    /// Deterministic key source for tests and demos: anyone with the seed has every key. The
+    /// org name is mixed in so that one seed gives different orgs different keys.
+    pub fn from_seed(seed: &[u8], org: &str) -> Self {
         let mut master = Zeroizing::new([0u8; 32]);
         Hkdf::<Sha256>::new(Some(SEED_SALT), seed)
-            .expand(b"master", master.as_mut())
+            .expand(format!("master/{org}").as_bytes(), master.as_mut())
             .expect("32 bytes is a valid HKDF-SHA256 output length");
         KeySource { master }
     }
@@ -59,11 +60,12 @@ mod tests {
 
     #[test]
     fn labels_separate_and_seeds_reproduce() {
-        let a = KeySource::from_seed(b"seed");
-        let b = KeySource::from_seed(b"seed");
+        let a = KeySource::from_seed(b"seed", "acme");
+        let b = KeySource::from_seed(b"seed", "acme");
         assert_eq!(*a.bytes::<32>("x"), *b.bytes::<32>("x"));
         assert_ne!(*a.bytes::<32>("x"), *a.bytes::<32>("y"));
-        assert_ne!(*a.bytes::<32>("x"), *KeySource::from_seed(b"other").bytes::<32>("x"));
+        assert_ne!(*a.bytes::<32>("x"), *KeySource::from_seed(b"other", "acme").bytes::<32>("x"));
+        assert_ne!(*a.bytes::<32>("x"), *KeySource::from_seed(b"seed", "beta").bytes::<32>("x"));
         assert_ne!(*KeySource::random().bytes::<32>("x"), *KeySource::random().bytes::<32>("x"));
         assert_eq!(format!("{a:?}"), "KeySource(<redacted>)");
     }

@@ -154,7 +154,7 @@ pub fn create_org(config: &NewOrgConfig) -> Result<NewOrgReport> {
     }
 
     let keys = match &config.seed {
-        Some(seed) => KeySource::from_seed(seed),
+        Some(seed) => KeySource::from_seed(seed, &config.org),
         None => KeySource::random(),
     };
     let demo = config.seed.is_some();
