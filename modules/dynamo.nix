@@ -113,14 +113,14 @@ in
           Group = "postgres";
           PrivateUsers = false;
           LoadCredential = [ (cfg.secrets.credential "password" "dynamo/postgresql-password") ];
+          ExecStart = lib.escapeShellArgs [
+            "${pkgs.bash}/bin/bash"
+            "${./postgresql-role-password.sh}"
+            "${config.services.postgresql.package}/bin/psql"
+            database
+            "--dbname=postgres"
+          ];
         };
-        # psql reads the password with \set from the credential: it never appears in argv.
-        script = ''
-          ${config.services.postgresql.package}/bin/psql --no-psqlrc -v ON_ERROR_STOP=1 -d postgres <<'SQL'
-          \set password `cat "$CREDENTIALS_DIRECTORY/password"`
-          ALTER ROLE ${database} WITH LOGIN PASSWORD :'password';
-          SQL
-        '';
       };
     })
 
