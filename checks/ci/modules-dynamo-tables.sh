@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # The tables modules/dynamo.nix creates at boot (modules/lib/dynamo-tables.nix, evaluated for
-# hosts/example) against a real sweetlies-dynamo on a throwaway PostgreSQL: every CreateTable is
-# accepted and DescribeTable returns the key schema and indexes the pinned server expects.
+# hosts/example) against a real sweetlies-dynamo on a throwaway PostgreSQL set up the way the
+# modules do it (role and database of ensureUsers/ensureDatabases, password from
+# postgresql-role-password.sh, scram-sha-256 over TCP, sweetlies-dynamo started with the unit's
+# --database URL and --database-password-file): every CreateTable is accepted and DescribeTable
+# returns the key schema and indexes the pinned server expects.
 set -euo pipefail
 export NIX_REMOTE=dummy://
 cd "$(dirname "$0")/../.."
@@ -29,10 +32,19 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"${run[@]}" "$pg_bin/initdb" -D "$work/data" -A trust -U postgres --no-sync >"$work/initdb.log" 2>&1 ||
-  { cat "$work/initdb.log" >&2; exit 1; }
+pg_port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+"${run[@]}" "$pg_bin/initdb" -D "$work/data" -U postgres --auth-local=trust --auth-host=scram-sha-256 \
+  --no-sync >"$work/initdb.log" 2>&1 || { cat "$work/initdb.log" >&2; exit 1; }
 "${run[@]}" "$pg_bin/pg_ctl" -D "$work/data" -l "$work/postgres.log" -w \
-  -o "-k $work -c listen_addresses='' -c fsync=off" start >/dev/null
+  -o "-k $work -c listen_addresses=127.0.0.1 -p $pg_port -c fsync=off" start >/dev/null
+# services.postgresql.ensureDatabases/ensureUsers (ensureDBOwnership), then the password unit.
+"${run[@]}" "$pg_bin/psql" -h "$work" -p "$pg_port" -U postgres -qc 'CREATE ROLE sweetlies_dynamo LOGIN' \
+  -c 'CREATE DATABASE sweetlies_dynamo OWNER sweetlies_dynamo'
+"${run[@]}" mkdir -m 0700 "$work/credentials"
+head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' | "${run[@]}" tee "$work/credentials/password" >/dev/null
+"${run[@]}" env CREDENTIALS_DIRECTORY="$work/credentials" bash "$repo/modules/postgresql-role-password.sh" \
+  "$pg_bin/psql" sweetlies_dynamo -h "$work" -p "$pg_port" -U postgres --dbname=postgres >/dev/null
+cp "$work/credentials/password" "$work/postgresql-password"
 
 tables="$(nix-instantiate --eval --strict --json -E "
   let
@@ -45,7 +57,9 @@ port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0))
 key_id="AKIDMODULESTEST"
 secret="modules-test-only-insecure-secret"
 printf '{"accessKeys":[{"accessKeyId":"%s","secretAccessKey":"%s"}]}' "$key_id" "$secret" >"$work/credentials.json"
-"$dynamo" --listen "127.0.0.1:$port" --database "host=$work user=postgres dbname=postgres" \
+"$dynamo" --listen "127.0.0.1:$port" \
+  --database "postgres://sweetlies_dynamo@127.0.0.1:$pg_port/sweetlies_dynamo" \
+  --database-password-file "$work/postgresql-password" \
   --credentials-file "$work/credentials.json" >"$work/dynamo.log" 2>&1 &
 dynamo_pid=$!
 
