@@ -62,7 +62,7 @@ pub async fn list_tables(state: &State, input: &Value) -> Result<Value, ApiError
     let client = state.pool.get().await.map_err(pool_error)?;
     let rows = client
         .query(
-            "SELECT name FROM dynamo_tables WHERE name > $1 ORDER BY name COLLATE \"C\" LIMIT $2",
+            "SELECT name FROM dynamo_tables WHERE name COLLATE \"C\" > $1 ORDER BY name COLLATE \"C\" LIMIT $2",
             &[&start, &(limit + 1)],
         )
         .await

@@ -142,3 +142,37 @@ async fn time_to_live_and_update_table() {
         .expect("UpdateTable adds a GSI");
     assert_eq!(updated.table_description().unwrap().global_secondary_indexes().len(), 1);
 }
+
+#[tokio::test]
+async fn list_tables_pages_in_name_order() {
+    let client = client();
+    let names: Vec<String> = (0..3).map(|_| table_name("Listed")).collect();
+    for name in &names {
+        client
+            .create_table()
+            .table_name(name)
+            .billing_mode(BillingMode::PayPerRequest)
+            .attribute_definitions(attr("pk", ScalarAttributeType::S))
+            .key_schema(key("pk", KeyType::Hash))
+            .send()
+            .await
+            .unwrap();
+    }
+    let mut listed = Vec::new();
+    let mut start = None;
+    loop {
+        let page = client.list_tables().limit(2).set_exclusive_start_table_name(start.take()).send().await.unwrap();
+        assert!(page.table_names().len() <= 2);
+        listed.extend(page.table_names().iter().cloned());
+        match page.last_evaluated_table_name() {
+            Some(last) => start = Some(last.to_owned()),
+            None => break,
+        }
+    }
+    let mut sorted = listed.clone();
+    sorted.sort();
+    assert_eq!(listed, sorted, "byte order, each once");
+    for name in &names {
+        assert!(listed.contains(name));
+    }
+}
