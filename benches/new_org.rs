@@ -7,7 +7,9 @@ use sweetlies_appliance::command::new::{NewArgs, create_org};
 
 fn bench_new(c: &mut Criterion) {
     let mut group = c.benchmark_group("new");
-    group.sample_size(20).measurement_time(Duration::from_secs(10));
+    group
+        .sample_size(20)
+        .measurement_time(Duration::from_secs(10));
     for hosts in [1usize, 5] {
         group.bench_function(format!("{hosts}_hosts"), |b| {
             b.iter_batched(

@@ -60,9 +60,15 @@ pub fn render(entries: &BTreeMap<&'static str, Zeroizing<String>>) -> Zeroizing<
     ));
     let ours = entries.keys().filter(|k| !SECRETS_BUNDLE_KEYS.contains(k));
     for key in SECRETS_BUNDLE_KEYS.iter().chain(ours) {
-        assert!(SECRETS_BUNDLE_KEYS.contains(key) || key.starts_with(OUR_PREFIX), "unexpected secrets bundle entry {key}");
-        let value = entries.get(key).unwrap_or_else(|| panic!("secrets bundle entry {key} was not generated"));
-        let quoted = Zeroizing::new(serde_json::to_string(value.as_str()).expect("strings serialize"));
+        assert!(
+            SECRETS_BUNDLE_KEYS.contains(key) || key.starts_with(OUR_PREFIX),
+            "unexpected secrets bundle entry {key}"
+        );
+        let value = entries
+            .get(key)
+            .unwrap_or_else(|| panic!("secrets bundle entry {key} was not generated"));
+        let quoted =
+            Zeroizing::new(serde_json::to_string(value.as_str()).expect("strings serialize"));
         out.push_str(key);
         out.push_str(": ");
         out.push_str(&quoted);
@@ -73,7 +79,8 @@ pub fn render(entries: &BTreeMap<&'static str, Zeroizing<String>>) -> Zeroizing<
 
 /// Parses a bundle with a real YAML parser (as the server's Jackson YAML reader would).
 pub fn parse(text: &str) -> Result<BTreeMap<String, Zeroizing<String>>, String> {
-    let map: BTreeMap<String, serde_yaml::Value> = serde_yaml::from_str(text).map_err(|e| e.to_string())?;
+    let map: BTreeMap<String, serde_yaml::Value> =
+        serde_yaml::from_str(text).map_err(|e| e.to_string())?;
     map.into_iter()
         .map(|(k, v)| match v {
             serde_yaml::Value::String(s) => Ok((k, Zeroizing::new(s))),

@@ -13,12 +13,17 @@ use zeroize::Zeroizing;
 #[derive(Debug, Error)]
 pub enum IdentityError {
     #[error("cannot read identity file {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error(
         "identity file {path} is accessible by other users (mode {mode:o}); run `chmod 600 {path}` (or 400) and retry"
     )]
     WorldAccessible { path: PathBuf, mode: u32 },
-    #[error("identity file {path} contains no AGE-SECRET-KEY-1… line; pass the file written by `sweetlies-appliance new` or age-keygen")]
+    #[error(
+        "identity file {path} contains no AGE-SECRET-KEY-1… line; pass the file written by `sweetlies-appliance new` or age-keygen"
+    )]
     NoKey { path: PathBuf },
     #[error("identity file {path} has an invalid age secret key: {reason}")]
     Invalid { path: PathBuf, reason: &'static str },
@@ -28,7 +33,9 @@ pub enum IdentityError {
 pub fn derive_identity(keys: &KeySource, label: &str) -> x25519::Identity {
     let secret = keys.bytes::<32>(label);
     let hrp = Hrp::parse("age-secret-key-").expect("valid HRP");
-    let encoded = Zeroizing::new(bech32::encode::<Bech32>(hrp, secret.as_ref()).expect("32 bytes fit in bech32"));
+    let encoded = Zeroizing::new(
+        bech32::encode::<Bech32>(hrp, secret.as_ref()).expect("32 bytes fit in bech32"),
+    );
     let upper = Zeroizing::new(encoded.to_uppercase());
     upper.parse().expect("a freshly encoded identity parses")
 }
@@ -45,24 +52,45 @@ pub fn identity_file_text(identity: &x25519::Identity, note: &str) -> Zeroizing<
 
 /// Loads an identity file, refusing one that other users can read or write.
 pub fn read_identity_file(path: &Path) -> Result<x25519::Identity, IdentityError> {
-    let read_err = |source| IdentityError::Read { path: path.to_owned(), source };
-    let mode = std::fs::metadata(path).map_err(read_err)?.permissions().mode() & 0o777;
+    let read_err = |source| IdentityError::Read {
+        path: path.to_owned(),
+        source,
+    };
+    let mode = std::fs::metadata(path)
+        .map_err(read_err)?
+        .permissions()
+        .mode()
+        & 0o777;
     if mode & 0o007 != 0 {
-        return Err(IdentityError::WorldAccessible { path: path.to_owned(), mode });
+        return Err(IdentityError::WorldAccessible {
+            path: path.to_owned(),
+            mode,
+        });
     }
     let text = Zeroizing::new(std::fs::read_to_string(path).map_err(read_err)?);
     let line = text
         .lines()
         .map(str::trim)
         .find(|l| l.starts_with("AGE-SECRET-KEY-1"))
-        .ok_or_else(|| IdentityError::NoKey { path: path.to_owned() })?;
-    line.parse().map_err(|reason| IdentityError::Invalid { path: path.to_owned(), reason })
+        .ok_or_else(|| IdentityError::NoKey {
+            path: path.to_owned(),
+        })?;
+    line.parse().map_err(|reason| IdentityError::Invalid {
+        path: path.to_owned(),
+        reason,
+    })
 }
 
 /// `$SWEETLIES_CONFIG_DIR` is handled by clap; this is the fallback.
 pub fn default_config_dir() -> Option<PathBuf> {
-    let xdg = std::env::var_os("XDG_CONFIG_HOME").filter(|v| !v.is_empty()).map(PathBuf::from);
-    let base = xdg.or_else(|| std::env::var_os("HOME").filter(|v| !v.is_empty()).map(|h| PathBuf::from(h).join(".config")))?;
+    let xdg = std::env::var_os("XDG_CONFIG_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from);
+    let base = xdg.or_else(|| {
+        std::env::var_os("HOME")
+            .filter(|v| !v.is_empty())
+            .map(|h| PathBuf::from(h).join(".config"))
+    })?;
     Some(base.join("sweetlies"))
 }
 
@@ -71,7 +99,10 @@ pub fn admin_identity_path(config_dir: &Path, org: &str) -> PathBuf {
 }
 
 pub fn host_identity_path(config_dir: &Path, org: &str, host: &str) -> PathBuf {
-    config_dir.join(org).join("hosts").join(format!("{host}.agekey"))
+    config_dir
+        .join(org)
+        .join("hosts")
+        .join(format!("{host}.agekey"))
 }
 
 #[cfg(test)]
@@ -82,14 +113,27 @@ mod tests {
     fn derived_identities_round_trip_through_the_file_format() {
         let keys = KeySource::from_seed(b"t", "acme");
         let id = derive_identity(&keys, "identity/admin");
-        assert_eq!(id.to_public().to_string(), derive_identity(&keys, "identity/admin").to_public().to_string());
-        assert_ne!(id.to_public().to_string(), derive_identity(&keys, "identity/host/x").to_public().to_string());
+        assert_eq!(
+            id.to_public().to_string(),
+            derive_identity(&keys, "identity/admin")
+                .to_public()
+                .to_string()
+        );
+        assert_ne!(
+            id.to_public().to_string(),
+            derive_identity(&keys, "identity/host/x")
+                .to_public()
+                .to_string()
+        );
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("k");
         crate::fsutil::write_new(&path, identity_file_text(&id, "test").as_bytes(), 0o600).unwrap();
         let loaded = read_identity_file(&path).unwrap();
         assert_eq!(loaded.to_public().to_string(), id.to_public().to_string());
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
-        assert!(matches!(read_identity_file(&path), Err(IdentityError::WorldAccessible { .. })));
+        assert!(matches!(
+            read_identity_file(&path),
+            Err(IdentityError::WorldAccessible { .. })
+        ));
     }
 }

@@ -64,9 +64,18 @@ mod tests {
         let b = KeySource::from_seed(b"seed", "acme");
         assert_eq!(*a.bytes::<32>("x"), *b.bytes::<32>("x"));
         assert_ne!(*a.bytes::<32>("x"), *a.bytes::<32>("y"));
-        assert_ne!(*a.bytes::<32>("x"), *KeySource::from_seed(b"other", "acme").bytes::<32>("x"));
-        assert_ne!(*a.bytes::<32>("x"), *KeySource::from_seed(b"seed", "beta").bytes::<32>("x"));
-        assert_ne!(*KeySource::random().bytes::<32>("x"), *KeySource::random().bytes::<32>("x"));
+        assert_ne!(
+            *a.bytes::<32>("x"),
+            *KeySource::from_seed(b"other", "acme").bytes::<32>("x")
+        );
+        assert_ne!(
+            *a.bytes::<32>("x"),
+            *KeySource::from_seed(b"seed", "beta").bytes::<32>("x")
+        );
+        assert_ne!(
+            *KeySource::random().bytes::<32>("x"),
+            *KeySource::random().bytes::<32>("x")
+        );
         assert_eq!(format!("{a:?}"), "KeySource(<redacted>)");
     }
 }

@@ -46,7 +46,11 @@ pub struct OrgMaterial {
     pub public: PublicSpec,
 }
 
-pub fn generate(keys: &KeySource, spec: &OrgSpec, validity: Validity) -> Result<OrgMaterial, MaterialError> {
+pub fn generate(
+    keys: &KeySource,
+    spec: &OrgSpec,
+    validity: Validity,
+) -> Result<OrgMaterial, MaterialError> {
     let mut secrets = SecretsFile::new();
     let mut entries: BTreeMap<&'static str, Zeroizing<String>> = BTreeMap::new();
 
@@ -77,10 +81,17 @@ pub fn generate(keys: &KeySource, spec: &OrgSpec, validity: Validity) -> Result<
         "linkDevice.secret",
         "foundationDbMessages.versionstampCipherKey.0",
     ] {
-        entries.insert(key, Zeroizing::new(STANDARD.encode(*keys.bytes::<32>(&format!("bundle/{key}")))));
+        entries.insert(
+            key,
+            Zeroizing::new(STANDARD.encode(*keys.bytes::<32>(&format!("bundle/{key}")))),
+        );
     }
     // Tokens the server only passes on (`SecretString`).
-    for key in ["cdn3StorageManager.clientSecret", "turn.cloudflare.apiToken", "tlsKeyStore.password"] {
+    for key in [
+        "cdn3StorageManager.clientSecret",
+        "turn.cloudflare.apiToken",
+        "tlsKeyStore.password",
+    ] {
         entries.insert(key, token(keys, &format!("bundle/{key}")));
     }
     // Vendor-only entries: never used by a Sweet Lies network, but the server reads them.
@@ -100,7 +111,10 @@ pub fn generate(keys: &KeySource, spec: &OrgSpec, validity: Validity) -> Result<
     // Keys the server parses at startup (APNs, App Store, GCS, FCM): real keys of the right
     // type, so parsing succeeds, that no vendor knows.
     entries.insert("apn.signingKey", p256_pkcs8_pem(keys, "inert/apn"));
-    entries.insert("appleAppStore.encodedKey", p256_pkcs8_pem(keys, "inert/app-store"));
+    entries.insert(
+        "appleAppStore.encodedKey",
+        p256_pkcs8_pem(keys, "inert/app-store"),
+    );
     let rsa_pem = inert_rsa_pem(keys)?;
     entries.insert("fcm.credentials", fcm_service_account(keys, &rsa_pem));
     entries.insert("gcpAttachments.rsaSigningKey", rsa_pem);
@@ -114,43 +128,81 @@ pub fn generate(keys: &KeySource, spec: &OrgSpec, validity: Validity) -> Result<
             None => vec![format!("{service}.{}", spec.domain)],
         };
         if !spec.services.contains_key(service) {
-            names.extend(spec.hosts.iter().map(|h| format!("{}.{}", h.name, spec.domain)));
+            names.extend(
+                spec.hosts
+                    .iter()
+                    .map(|h| format!("{}.{}", h.name, spec.domain)),
+            );
         }
         let cert = ca.issue(keys, service, &names)?;
         secrets.insert(&format!("tls/{service}.crt"), cert.certificate_pem);
-        secrets.insert(&format!("tls/{service}.key"), cert.private_key_pem.to_string());
+        secrets.insert(
+            &format!("tls/{service}.key"),
+            cert.private_key_pem.to_string(),
+        );
     }
     // The server builds its key transparency gRPC client at startup from this key and the
     // (public) client certificate, which must match.
     let kt = ca.issue(keys, "keytransparency-client", &[])?;
     secrets.insert("tls/keytransparency-client.crt", kt.certificate_pem);
-    entries.insert("keyTransparencyService.clientPrivateKey", kt.private_key_pem);
+    entries.insert(
+        "keyTransparencyService.clientPrivateKey",
+        kt.private_key_pem,
+    );
 
-    secrets.insert("signal-server/secrets-bundle.yml", bundle::render(&entries).to_string());
+    secrets.insert(
+        "signal-server/secrets-bundle.yml",
+        bundle::render(&entries).to_string(),
+    );
     secrets.insert(
         "signal-server/aws.env",
-        format!("AWS_ACCESS_KEY_ID={s3_key_id}\nAWS_SECRET_ACCESS_KEY={}\nAWS_REGION={S3_REGION}\n", *s3_secret),
+        format!(
+            "AWS_ACCESS_KEY_ID={s3_key_id}\nAWS_SECRET_ACCESS_KEY={}\nAWS_REGION={S3_REGION}\n",
+            *s3_secret
+        ),
     );
     secrets.insert(
         "dynamo/credentials.json",
         serde_json::json!({ "accessKeys": [{ "accessKeyId": s3_key_id, "secretAccessKey": *s3_secret }] }).to_string(),
     );
-    secrets.insert("dynamo/postgresql-password", token(keys, "dynamo/postgresql-password").to_string());
-    secrets.insert("garage/rpc-secret", hex::encode(*keys.bytes::<32>("garage/rpc-secret")));
-    secrets.insert("garage/admin-token", token(keys, "garage/admin-token").to_string());
+    secrets.insert(
+        "dynamo/postgresql-password",
+        token(keys, "dynamo/postgresql-password").to_string(),
+    );
+    secrets.insert(
+        "garage/rpc-secret",
+        hex::encode(*keys.bytes::<32>("garage/rpc-secret")),
+    );
+    secrets.insert(
+        "garage/admin-token",
+        token(keys, "garage/admin-token").to_string(),
+    );
     secrets.insert(
         "garage/s3.env",
-        format!("GARAGE_ACCESS_KEY_ID={s3_key_id}\nGARAGE_SECRET_ACCESS_KEY={}\n", *s3_secret),
+        format!(
+            "GARAGE_ACCESS_KEY_ID={s3_key_id}\nGARAGE_SECRET_ACCESS_KEY={}\n",
+            *s3_secret
+        ),
     );
-    secrets.insert("valkey/password", token(keys, "valkey/password").to_string());
-    secrets.insert("turn/static-auth-secret", hex::encode(*keys.bytes::<32>("turn/static-auth-secret")));
+    secrets.insert(
+        "valkey/password",
+        token(keys, "valkey/password").to_string(),
+    );
+    secrets.insert(
+        "turn/static-auth-secret",
+        hex::encode(*keys.bytes::<32>("turn/static-auth-secret")),
+    );
 
     let public = PublicSpec {
         schema_version: SCHEMA_VERSION,
         org: spec.org.clone(),
         domain: spec.domain.clone(),
         demo: spec.demo,
-        urls: spec.services.iter().map(|(service, host)| (service.clone(), format!("https://{host}"))).collect(),
+        urls: spec
+            .services
+            .iter()
+            .map(|(service, host)| (service.clone(), format!("https://{host}")))
+            .collect(),
         server_trust_root: signal.public.server_trust_root,
         unidentified_delivery_certificate: signal.public.unidentified_delivery_certificate,
         zkgroup_server_public_params: signal.public.zkgroup_server_public_params,
@@ -168,13 +220,20 @@ fn token(keys: &KeySource, label: &str) -> Zeroizing<String> {
 
 fn p256_pkcs8_pem(keys: &KeySource, label: &str) -> Zeroizing<String> {
     let key = p256::ecdsa::SigningKey::random(&mut keys.rng(label));
-    Zeroizing::new(key.to_pkcs8_pem(LineEnding::LF).expect("P-256 keys encode as PKCS#8").to_string())
+    Zeroizing::new(
+        key.to_pkcs8_pem(LineEnding::LF)
+            .expect("P-256 keys encode as PKCS#8")
+            .to_string(),
+    )
 }
 
 fn inert_rsa_pem(keys: &KeySource) -> Result<Zeroizing<String>, MaterialError> {
     use rsa::pkcs8::EncodePrivateKey as _;
-    let key = rsa::RsaPrivateKey::new(&mut keys.rng("inert/rsa"), 2048).map_err(|e| MaterialError::Rsa(e.to_string()))?;
-    let pem = key.to_pkcs8_pem(rsa::pkcs8::LineEnding::LF).map_err(|e| MaterialError::Rsa(e.to_string()))?;
+    let key = rsa::RsaPrivateKey::new(&mut keys.rng("inert/rsa"), 2048)
+        .map_err(|e| MaterialError::Rsa(e.to_string()))?;
+    let pem = key
+        .to_pkcs8_pem(rsa::pkcs8::LineEnding::LF)
+        .map_err(|e| MaterialError::Rsa(e.to_string()))?;
     Ok(Zeroizing::new(pem.to_string()))
 }
 

@@ -20,23 +20,36 @@ pub fn validate_dns_label(what: &'static str, value: &str) -> Result<(), NameErr
     if is_dns_label(value) {
         Ok(())
     } else {
-        Err(NameError::NotALabel { what, value: value.to_owned() })
+        Err(NameError::NotALabel {
+            what,
+            value: value.to_owned(),
+        })
     }
 }
 
 pub fn validate_fqdn(value: &str) -> Result<(), NameError> {
     let labels: Vec<&str> = value.split('.').collect();
-    let last_is_numeric = labels.last().is_some_and(|tld| tld.chars().all(|c| c.is_ascii_digit()));
-    if value.len() <= 253 && labels.len() >= 2 && labels.iter().all(|l| is_dns_label(l)) && !last_is_numeric {
+    let last_is_numeric = labels
+        .last()
+        .is_some_and(|tld| tld.chars().all(|c| c.is_ascii_digit()));
+    if value.len() <= 253
+        && labels.len() >= 2
+        && labels.iter().all(|l| is_dns_label(l))
+        && !last_is_numeric
+    {
         Ok(())
     } else {
-        Err(NameError::NotAnFqdn { value: value.to_owned() })
+        Err(NameError::NotAnFqdn {
+            value: value.to_owned(),
+        })
     }
 }
 
 fn is_dns_label(value: &str) -> bool {
     (1..=63).contains(&value.len())
-        && value.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !value.starts_with('-')
         && !value.ends_with('-')
 }
@@ -50,7 +63,16 @@ mod tests {
         for good in ["a", "acme", "acme-2", "0org", &"x".repeat(63)] {
             assert_eq!(validate_dns_label("org", good), Ok(()), "{good}");
         }
-        for bad in ["", "-acme", "acme-", "Acme", "ac_me", "ac.me", "äcme", &"x".repeat(64)] {
+        for bad in [
+            "",
+            "-acme",
+            "acme-",
+            "Acme",
+            "ac_me",
+            "ac.me",
+            "äcme",
+            &"x".repeat(64),
+        ] {
             assert!(validate_dns_label("org", bad).is_err(), "{bad}");
         }
     }
@@ -60,7 +82,15 @@ mod tests {
         for good in ["example.test", "acme.example", "chat.acme.co.uk", "a1.b2"] {
             assert_eq!(validate_fqdn(good), Ok(()), "{good}");
         }
-        for bad in ["localhost", "example.test.", ".example", "a..b", "exa_mple.test", "10.0.0.1", "EXAMPLE.test"] {
+        for bad in [
+            "localhost",
+            "example.test.",
+            ".example",
+            "a..b",
+            "exa_mple.test",
+            "10.0.0.1",
+            "EXAMPLE.test",
+        ] {
             assert!(validate_fqdn(bad).is_err(), "{bad}");
         }
         assert!(validate_fqdn(&format!("{}.test", vec!["a".repeat(63); 4].join("."))).is_err());

@@ -27,41 +27,59 @@ pub struct SignalMaterial {
 }
 
 pub fn generate(keys: &KeySource) -> Result<SignalMaterial, String> {
-    let org_keys =
-        OrgKeys::from_seed(*keys.bytes::<32>("signal-keys"), SERVER_CERTIFICATE_KEY_ID).map_err(|e| e.to_string())?;
-    Ok(SignalMaterial { bundle_entries: org_keys.secret.secrets_bundle_entries(), public: encode(&org_keys.public)? })
+    let org_keys = OrgKeys::from_seed(*keys.bytes::<32>("signal-keys"), SERVER_CERTIFICATE_KEY_ID)
+        .map_err(|e| e.to_string())?;
+    Ok(SignalMaterial {
+        bundle_entries: org_keys.secret.secrets_bundle_entries(),
+        public: encode(&org_keys.public)?,
+    })
 }
 
 /// Re-derives the public halves from the secrets bundle (what `check` compares public.json with).
-pub fn public_from_bundle(bundle: &BTreeMap<String, Zeroizing<String>>) -> Result<SignalPublic, String> {
+pub fn public_from_bundle(
+    bundle: &BTreeMap<String, Zeroizing<String>>,
+) -> Result<SignalPublic, String> {
     let secret = OrgSecretKeys::from_secrets_bundle(|key| bundle.get(key).map(|v| v.to_string()))
         .map_err(|e| e.to_string())?;
     let public = secret.derive_public().map_err(|e| e.to_string())?;
-    public.verify().map_err(|e| format!("the trust root did not sign the server certificate: {e}"))?;
+    public
+        .verify()
+        .map_err(|e| format!("the trust root did not sign the server certificate: {e}"))?;
     encode(&public)
 }
 
 /// Checks public.json on its own: the certificate parses and its signature verifies with the
 /// trust root, as a client would check it.
 pub fn verify_published(trust_root_b64: &str, certificate_b64: &str) -> Result<(), String> {
-    let trust_root = STANDARD.decode(trust_root_b64).map_err(|e| format!("serverTrustRoot is not base64: {e}"))?;
-    let trust_root = PublicKey::from_bytes(&trust_root).map_err(|e| format!("serverTrustRoot: {e}"))?;
-    let certificate =
-        STANDARD.decode(certificate_b64).map_err(|e| format!("unidentifiedDeliveryCertificate is not base64: {e}"))?;
-    let certificate =
-        ServerCertificate::deserialize(&certificate).map_err(|e| format!("unidentifiedDeliveryCertificate: {e}"))?;
-    certificate.verify(&trust_root).map_err(|e| format!("unidentifiedDeliveryCertificate is not signed by serverTrustRoot: {e}"))
+    let trust_root = STANDARD
+        .decode(trust_root_b64)
+        .map_err(|e| format!("serverTrustRoot is not base64: {e}"))?;
+    let trust_root =
+        PublicKey::from_bytes(&trust_root).map_err(|e| format!("serverTrustRoot: {e}"))?;
+    let certificate = STANDARD
+        .decode(certificate_b64)
+        .map_err(|e| format!("unidentifiedDeliveryCertificate is not base64: {e}"))?;
+    let certificate = ServerCertificate::deserialize(&certificate)
+        .map_err(|e| format!("unidentifiedDeliveryCertificate: {e}"))?;
+    certificate.verify(&trust_root).map_err(|e| {
+        format!("unidentifiedDeliveryCertificate is not signed by serverTrustRoot: {e}")
+    })
 }
 
 fn encode(public: &OrgPublicKeys) -> Result<SignalPublic, String> {
     let android: BTreeMap<&str, String> = public.android_build_config().into_iter().collect();
     let server: BTreeMap<&str, String> = public.server_config_entries().into_iter().collect();
     let get = |map: &BTreeMap<&str, String>, key: &str| {
-        map.get(key).cloned().ok_or_else(|| format!("signal-keys no longer provides {key}"))
+        map.get(key)
+            .cloned()
+            .ok_or_else(|| format!("signal-keys no longer provides {key}"))
     };
     Ok(SignalPublic {
         server_trust_root: get(&android, "UNIDENTIFIED_SENDER_TRUST_ROOTS")?,
-        unidentified_delivery_certificate: get(&server, signal_keys::org::config_keys::UNIDENTIFIED_DELIVERY_CERTIFICATE)?,
+        unidentified_delivery_certificate: get(
+            &server,
+            signal_keys::org::config_keys::UNIDENTIFIED_DELIVERY_CERTIFICATE,
+        )?,
         zkgroup_server_public_params: get(&android, "ZKGROUP_SERVER_PUBLIC_PARAMS")?,
         generic_server_public_params: get(&android, "GENERIC_SERVER_PUBLIC_PARAMS")?,
         backup_server_public_params: get(&android, "BACKUP_SERVER_PUBLIC_PARAMS")?,

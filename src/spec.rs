@@ -20,15 +20,25 @@ pub const SERVICE_NAMES: [&str; 7] = ["chat", "storage", "cdn", "cdn3", "sfu", "
 #[derive(Debug, Error)]
 pub enum SpecError {
     #[error("{file} is not valid JSON: {source}")]
-    Json { file: &'static str, source: serde_json::Error },
+    Json {
+        file: &'static str,
+        source: serde_json::Error,
+    },
     #[error("{file} has no numeric \"schemaVersion\"; it was not written by sweetlies-appliance")]
     MissingSchemaVersion { file: &'static str },
     #[error(
         "{file} has schemaVersion {found}, this sweetlies-appliance understands {SCHEMA_VERSION}: {hint}"
     )]
-    UnsupportedSchemaVersion { file: &'static str, found: u64, hint: &'static str },
+    UnsupportedSchemaVersion {
+        file: &'static str,
+        found: u64,
+        hint: &'static str,
+    },
     #[error("{file} does not match schemaVersion {SCHEMA_VERSION}: {source}")]
-    Shape { file: &'static str, source: serde_json::Error },
+    Shape {
+        file: &'static str,
+        source: serde_json::Error,
+    },
     #[error("{0}")]
     Invalid(String),
 }
@@ -81,7 +91,12 @@ impl Role {
         Role::Turn,
     ];
     /// Stateful services run on every host so that they can form a cluster.
-    const CLUSTERED: [Role; 4] = [Role::Postgresql, Role::Valkey, Role::Foundationdb, Role::Garage];
+    const CLUSTERED: [Role; 4] = [
+        Role::Postgresql,
+        Role::Valkey,
+        Role::Foundationdb,
+        Role::Garage,
+    ];
     /// Stateless services are spread round-robin over the hosts.
     const SPREAD: [Role; 4] = [Role::Chat, Role::Dynamo, Role::Edge, Role::Turn];
 }
@@ -89,7 +104,13 @@ impl Role {
 /// Roles of host `index` (0-based) among `host_count` hosts; see docs/org-spec.md.
 pub fn roles_for_host(index: usize, host_count: usize) -> Vec<Role> {
     let mut roles: Vec<Role> = Role::CLUSTERED.to_vec();
-    roles.extend(Role::SPREAD.iter().enumerate().filter(|(i, _)| i % host_count == index).map(|(_, r)| *r));
+    roles.extend(
+        Role::SPREAD
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| i % host_count == index)
+            .map(|(_, r)| *r),
+    );
     roles.sort();
     roles
 }
@@ -104,7 +125,11 @@ pub struct Features {
 
 impl Default for Features {
     fn default() -> Self {
-        Features { registration: Registration::Invite, push: Push::Websocket, cdn3_percentage: 100 }
+        Features {
+            registration: Registration::Invite,
+            push: Push::Websocket,
+            cdn3_percentage: 100,
+        }
     }
 }
 
@@ -143,8 +168,13 @@ pub struct Upstream {
 impl Upstream {
     pub fn pinned() -> Self {
         Upstream {
-            signal_server: PinnedRev { version: SIGNAL_SERVER_VERSION.into(), rev: SIGNAL_SERVER_REV.into() },
-            libsignal: PinnedVersion { version: LIBSIGNAL_VERSION.into() },
+            signal_server: PinnedRev {
+                version: SIGNAL_SERVER_VERSION.into(),
+                rev: SIGNAL_SERVER_REV.into(),
+            },
+            libsignal: PinnedVersion {
+                version: LIBSIGNAL_VERSION.into(),
+            },
         }
     }
 }
@@ -188,7 +218,11 @@ impl OrgSpec {
     pub fn from_json(text: &str) -> Result<Self, SpecError> {
         let spec: OrgSpec = parse_versioned("org.json", text)?;
         let problems = spec.problems();
-        if problems.is_empty() { Ok(spec) } else { Err(SpecError::Invalid(problems.join("; "))) }
+        if problems.is_empty() {
+            Ok(spec)
+        } else {
+            Err(SpecError::Invalid(problems.join("; ")))
+        }
     }
 
     /// Every violated invariant, one sentence each.
@@ -210,8 +244,15 @@ impl OrgSpec {
                 }
             }
         }
-        for extra in self.services.keys().filter(|k| !SERVICE_NAMES.contains(&k.as_str())) {
-            problems.push(format!("services.{extra} is not a known service (known: {})", SERVICE_NAMES.join(", ")));
+        for extra in self
+            .services
+            .keys()
+            .filter(|k| !SERVICE_NAMES.contains(&k.as_str()))
+        {
+            problems.push(format!(
+                "services.{extra} is not a known service (known: {})",
+                SERVICE_NAMES.join(", ")
+            ));
         }
         if self.hosts.is_empty() {
             problems.push("hosts is empty: an org needs at least one host".into());
@@ -219,21 +260,34 @@ impl OrgSpec {
         for (i, host) in self.hosts.iter().enumerate() {
             let expected = format!("{}-{}", self.org, i + 1);
             if host.name != expected {
-                problems.push(format!("hosts[{i}].name is {:?}, expected {expected:?}", host.name));
+                problems.push(format!(
+                    "hosts[{i}].name is {:?}, expected {expected:?}",
+                    host.name
+                ));
             }
-            if host.age_recipient.parse::<age::x25519::Recipient>().is_err() {
-                problems.push(format!("hosts[{i}].ageRecipient is not an age X25519 recipient (age1…)"));
+            if host
+                .age_recipient
+                .parse::<age::x25519::Recipient>()
+                .is_err()
+            {
+                problems.push(format!(
+                    "hosts[{i}].ageRecipient is not an age X25519 recipient (age1…)"
+                ));
             }
             let mut sorted = host.roles.clone();
             sorted.sort();
             sorted.dedup();
             if sorted != host.roles {
-                problems.push(format!("hosts[{i}].roles must be sorted and without duplicates"));
+                problems.push(format!(
+                    "hosts[{i}].roles must be sorted and without duplicates"
+                ));
             }
         }
         for role in Role::ALL {
             if !self.hosts.iter().any(|h| h.roles.contains(&role)) {
-                problems.push(format!("no host has the role {role:?}; every role must run somewhere"));
+                problems.push(format!(
+                    "no host has the role {role:?}; every role must run somewhere"
+                ));
             }
         }
         if self.features.cdn3_percentage > 100 {
@@ -249,8 +303,12 @@ impl PublicSpec {
     }
 }
 
-fn parse_versioned<T: serde::de::DeserializeOwned>(file: &'static str, text: &str) -> Result<T, SpecError> {
-    let value: serde_json::Value = serde_json::from_str(text).map_err(|source| SpecError::Json { file, source })?;
+fn parse_versioned<T: serde::de::DeserializeOwned>(
+    file: &'static str,
+    text: &str,
+) -> Result<T, SpecError> {
+    let value: serde_json::Value =
+        serde_json::from_str(text).map_err(|source| SpecError::Json { file, source })?;
     let version = value
         .get("schemaVersion")
         .and_then(serde_json::Value::as_u64)
@@ -261,7 +319,11 @@ fn parse_versioned<T: serde::de::DeserializeOwned>(file: &'static str, text: &st
         } else {
             "migrate the org with a sweetlies-appliance release that knows both versions (see docs/org-spec.md)"
         };
-        return Err(SpecError::UnsupportedSchemaVersion { file, found: version, hint });
+        return Err(SpecError::UnsupportedSchemaVersion {
+            file,
+            found: version,
+            hint,
+        });
     }
     serde_json::from_value(value).map_err(|source| SpecError::Shape { file, source })
 }
@@ -289,14 +351,27 @@ mod tests {
                 assert_eq!(count, 1, "{r:?} with {n} hosts");
             }
         }
-        assert_eq!(roles_for_host(1, 2), vec![Role::Dynamo, Role::Postgresql, Role::Valkey, Role::Foundationdb, Role::Garage, Role::Turn]);
+        assert_eq!(
+            roles_for_host(1, 2),
+            vec![
+                Role::Dynamo,
+                Role::Postgresql,
+                Role::Valkey,
+                Role::Foundationdb,
+                Role::Garage,
+                Role::Turn
+            ]
+        );
     }
 
     #[test]
     fn schema_gate() {
         let err = OrgSpec::from_json(r#"{"schemaVersion": 2, "org": "x"}"#).unwrap_err();
         assert!(err.to_string().contains("schemaVersion 2"), "{err}");
-        assert!(err.to_string().contains("upgrade sweetlies-appliance"), "{err}");
+        assert!(
+            err.to_string().contains("upgrade sweetlies-appliance"),
+            "{err}"
+        );
         let err = OrgSpec::from_json(r#"{"org": "x"}"#).unwrap_err();
         assert!(matches!(err, SpecError::MissingSchemaVersion { .. }));
         let err = OrgSpec::from_json(r#"{"schemaVersion": 1, "org": "x"}"#).unwrap_err();

@@ -49,26 +49,44 @@ fn new_writes_the_org_layout_with_private_identities() {
         .stdout(predicate::str::contains("Next steps"));
     let org = ws.org_dir("acme");
     let tree: Vec<String> = read_tree(&org).into_keys().collect();
-    assert_eq!(tree, ["default.nix", "org.json", "public.json", "secrets/acme-1.age"]);
+    assert_eq!(
+        tree,
+        [
+            "default.nix",
+            "org.json",
+            "public.json",
+            "secrets/acme-1.age"
+        ]
+    );
     // Identities: outside the repo, 0600 in 0700 directories.
     assert_eq!(mode(&ws.admin_key("acme")), 0o600);
     assert_eq!(mode(&ws.host_key("acme", "acme-1")), 0o600);
     assert_eq!(mode(&ws.config().join("acme")), 0o700);
     assert_eq!(mode(&ws.config().join("acme/hosts")), 0o700);
     // No leftovers from staging.
-    let hosts: Vec<_> = std::fs::read_dir(ws.repo().join("hosts")).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let hosts: Vec<_> = std::fs::read_dir(ws.repo().join("hosts"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     assert_eq!(hosts, ["acme"]);
-    let config: Vec<_> = std::fs::read_dir(ws.config()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let config: Vec<_> = std::fs::read_dir(ws.config())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     assert_eq!(config, ["acme"]);
 
-    let spec: serde_json::Value = serde_json::from_slice(&std::fs::read(org.join("org.json")).unwrap()).unwrap();
+    let spec: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(org.join("org.json")).unwrap()).unwrap();
     assert_eq!(spec["demo"], false);
     assert_eq!(spec["services"]["chat"], "chat.acme.example");
     assert_eq!(spec["hosts"][0]["roles"].as_array().unwrap().len(), 8);
     // Without --seed the keys are random: a second org differs.
     ws.new_org("acme2", &["--domain", "acme.example"]);
     let a = decrypt(&org.join("secrets/acme-1.age"), &ws.admin_key("acme"));
-    let b = decrypt(&ws.org_dir("acme2").join("secrets/acme2-1.age"), &ws.admin_key("acme2"));
+    let b = decrypt(
+        &ws.org_dir("acme2").join("secrets/acme2-1.age"),
+        &ws.admin_key("acme2"),
+    );
     assert_ne!(a.get("valkey/password"), b.get("valkey/password"));
 }
 
@@ -76,7 +94,10 @@ fn new_writes_the_org_layout_with_private_identities() {
 fn secrets_hold_every_pinned_bundle_key_and_every_service_file() {
     let ws = Workspace::new();
     ws.new_org("acme", &["--domain", "acme.example", "--seed", SEED]);
-    let secrets = decrypt(&ws.org_dir("acme").join("secrets/acme-1.age"), &ws.admin_key("acme"));
+    let secrets = decrypt(
+        &ws.org_dir("acme").join("secrets/acme-1.age"),
+        &ws.admin_key("acme"),
+    );
     let files: Vec<&str> = secrets.files.keys().map(String::as_str).collect();
     assert_eq!(files.join("\n"), EXPECTED_SECRET_FILES);
 
@@ -84,16 +105,32 @@ fn secrets_hold_every_pinned_bundle_key_and_every_service_file() {
     let pinned = pinned_bundle_keys();
     assert_eq!(pinned.len(), 38);
     for key in &pinned {
-        assert!(bundle.get(key).is_some_and(|v| !v.is_empty()), "bundle lacks {key}");
+        assert!(
+            bundle.get(key).is_some_and(|v| !v.is_empty()),
+            "bundle lacks {key}"
+        );
     }
     // Our list in the source is the pinned list.
-    assert_eq!(bundle::SECRETS_BUNDLE_KEYS.to_vec(), pinned.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(
+        bundle::SECRETS_BUNDLE_KEYS.to_vec(),
+        pinned.iter().map(String::as_str).collect::<Vec<_>>()
+    );
     let extra: Vec<&String> = bundle.keys().filter(|k| !pinned.contains(k)).collect();
-    assert_eq!(extra, ["sweetlies.unidentifiedDelivery.keyId", "sweetlies.unidentifiedDelivery.trustRootPrivateKey"]);
+    assert_eq!(
+        extra,
+        [
+            "sweetlies.unidentifiedDelivery.keyId",
+            "sweetlies.unidentifiedDelivery.trustRootPrivateKey"
+        ]
+    );
 
     // Encodings the server's config classes expect.
     use base64::Engine;
-    let b64 = |key: &str| base64::engine::general_purpose::STANDARD.decode(bundle[key].as_bytes()).unwrap();
+    let b64 = |key: &str| {
+        base64::engine::general_purpose::STANDARD
+            .decode(bundle[key].as_bytes())
+            .unwrap()
+    };
     for key in [
         "directoryV2.client.userAuthenticationTokenSharedSecret",
         "svr2.userIdTokenSharedSecret",
@@ -110,13 +147,23 @@ fn secrets_hold_every_pinned_bundle_key_and_every_service_file() {
     assert_eq!(b64("callingZkConfig.serverSecret").len(), 385);
     // Keys the server parses at startup are real keys of the right type.
     use p256::pkcs8::DecodePrivateKey;
-    for key in ["apn.signingKey", "appleAppStore.encodedKey", "keyTransparencyService.clientPrivateKey"] {
+    for key in [
+        "apn.signingKey",
+        "appleAppStore.encodedKey",
+        "keyTransparencyService.clientPrivateKey",
+    ] {
         p256::SecretKey::from_pkcs8_pem(&bundle[key]).unwrap_or_else(|e| panic!("{key}: {e}"));
     }
-    <rsa::RsaPrivateKey as rsa::pkcs8::DecodePrivateKey>::from_pkcs8_pem(&bundle["gcpAttachments.rsaSigningKey"]).unwrap();
+    <rsa::RsaPrivateKey as rsa::pkcs8::DecodePrivateKey>::from_pkcs8_pem(
+        &bundle["gcpAttachments.rsaSigningKey"],
+    )
+    .unwrap();
     let fcm: serde_json::Value = serde_json::from_str(&bundle["fcm.credentials"]).unwrap();
     assert_eq!(fcm["type"], "service_account");
-    <rsa::RsaPrivateKey as rsa::pkcs8::DecodePrivateKey>::from_pkcs8_pem(fcm["private_key"].as_str().unwrap()).unwrap();
+    <rsa::RsaPrivateKey as rsa::pkcs8::DecodePrivateKey>::from_pkcs8_pem(
+        fcm["private_key"].as_str().unwrap(),
+    )
+    .unwrap();
     for cert in ["tls/chat", "tls/valkey"] {
         p256::SecretKey::from_pkcs8_pem(secrets.get(&format!("{cert}.key")).unwrap()).unwrap();
     }
@@ -124,14 +171,28 @@ fn secrets_hold_every_pinned_bundle_key_and_every_service_file() {
     // One S3/DynamoDB key in Garage format, everywhere the same.
     let key_id = &bundle["cdn.accessKey"];
     let secret = &bundle["cdn.accessSecret"];
-    assert!(key_id.starts_with("GK") && key_id.len() == 26 && key_id[2..].chars().all(|c| c.is_ascii_hexdigit()));
+    assert!(
+        key_id.starts_with("GK")
+            && key_id.len() == 26
+            && key_id[2..].chars().all(|c| c.is_ascii_hexdigit())
+    );
     assert!(secret.len() == 64 && secret.chars().all(|c| c.is_ascii_hexdigit()));
     assert_eq!(
         secrets.get("garage/s3.env").unwrap(),
-        format!("GARAGE_ACCESS_KEY_ID={}\nGARAGE_SECRET_ACCESS_KEY={}\n", key_id.as_str(), secret.as_str())
+        format!(
+            "GARAGE_ACCESS_KEY_ID={}\nGARAGE_SECRET_ACCESS_KEY={}\n",
+            key_id.as_str(),
+            secret.as_str()
+        )
     );
-    assert!(secrets.get("signal-server/aws.env").unwrap().contains(&format!("AWS_ACCESS_KEY_ID={}\n", key_id.as_str())));
-    let creds: serde_json::Value = serde_json::from_str(secrets.get("dynamo/credentials.json").unwrap()).unwrap();
+    assert!(
+        secrets
+            .get("signal-server/aws.env")
+            .unwrap()
+            .contains(&format!("AWS_ACCESS_KEY_ID={}\n", key_id.as_str()))
+    );
+    let creds: serde_json::Value =
+        serde_json::from_str(secrets.get("dynamo/credentials.json").unwrap()).unwrap();
     assert_eq!(creds["accessKeys"][0]["accessKeyId"], key_id.as_str());
     assert_eq!(creds["accessKeys"][0]["secretAccessKey"], secret.as_str());
     assert_eq!(secrets.get("garage/rpc-secret").unwrap().len(), 64);
@@ -140,10 +201,20 @@ fn secrets_hold_every_pinned_bundle_key_and_every_service_file() {
 #[test]
 fn tls_certificates_chain_to_the_org_ca() {
     if which("openssl").is_none() {
-        panic!("openssl is needed to verify the certificates independently (apt-get install openssl)");
+        panic!(
+            "openssl is needed to verify the certificates independently (apt-get install openssl)"
+        );
     }
     let ws = Workspace::new();
-    ws.new_org("acme", &["--domain", "acme.example", "--service", "chat=signal.acme.example"]);
+    ws.new_org(
+        "acme",
+        &[
+            "--domain",
+            "acme.example",
+            "--service",
+            "chat=signal.acme.example",
+        ],
+    );
     let out = ws.dir.path().join("out");
     appliance()
         .args(["secrets", "decrypt", "--identity"])
@@ -155,47 +226,92 @@ fn tls_certificates_chain_to_the_org_ca() {
         .success();
     let tls = out.join("tls");
     let verify = std::process::Command::new("openssl")
-        .args(["verify", "-CAfile", "ca.crt", "chat.crt", "valkey.crt", "dynamo.crt", "keytransparency-client.crt"])
+        .args([
+            "verify",
+            "-CAfile",
+            "ca.crt",
+            "chat.crt",
+            "valkey.crt",
+            "dynamo.crt",
+            "keytransparency-client.crt",
+        ])
         .current_dir(&tls)
         .output()
         .unwrap();
-    assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stdout));
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stdout)
+    );
     let text = std::process::Command::new("openssl")
-        .args(["x509", "-noout", "-ext", "subjectAltName", "-in", "chat.crt"])
+        .args([
+            "x509",
+            "-noout",
+            "-ext",
+            "subjectAltName",
+            "-in",
+            "chat.crt",
+        ])
         .current_dir(&tls)
         .output()
         .unwrap();
     let sans = String::from_utf8_lossy(&text.stdout);
     assert!(sans.contains("DNS:signal.acme.example"), "{sans}");
     let public: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(ws.org_dir("acme").join("public.json")).unwrap()).unwrap();
-    assert_eq!(public["orgCaCertificate"].as_str().unwrap(), std::fs::read_to_string(tls.join("ca.crt")).unwrap());
+        serde_json::from_slice(&std::fs::read(ws.org_dir("acme").join("public.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        public["orgCaCertificate"].as_str().unwrap(),
+        std::fs::read_to_string(tls.join("ca.crt")).unwrap()
+    );
     assert_eq!(public["urls"]["chat"], "https://signal.acme.example");
 }
 
 fn which(program: &str) -> Option<std::path::PathBuf> {
-    std::env::var_os("PATH")?.to_str()?.split(':').map(|d| std::path::Path::new(d).join(program)).find(|p| p.is_file())
+    std::env::var_os("PATH")?
+        .to_str()?
+        .split(':')
+        .map(|d| std::path::Path::new(d).join(program))
+        .find(|p| p.is_file())
 }
 
 #[test]
 fn five_hosts_spread_roles_and_each_host_decrypts_only_its_own_file() {
     let ws = Workspace::new();
-    ws.new_org("acme", &["--domain", "acme.example", "--hosts", "5", "--seed", SEED]);
+    ws.new_org(
+        "acme",
+        &["--domain", "acme.example", "--hosts", "5", "--seed", SEED],
+    );
     let spec: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(ws.org_dir("acme").join("org.json")).unwrap()).unwrap();
+        serde_json::from_slice(&std::fs::read(ws.org_dir("acme").join("org.json")).unwrap())
+            .unwrap();
     let roles: BTreeMap<String, Vec<String>> = spec["hosts"]
         .as_array()
         .unwrap()
         .iter()
         .map(|h| {
-            (h["name"].as_str().unwrap().to_owned(), h["roles"].as_array().unwrap().iter().map(|r| r.as_str().unwrap().to_owned()).collect())
+            (
+                h["name"].as_str().unwrap().to_owned(),
+                h["roles"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|r| r.as_str().unwrap().to_owned())
+                    .collect(),
+            )
         })
         .collect();
     insta::assert_json_snapshot!("five_host_roles", roles);
-    let first = decrypt(&ws.org_dir("acme").join("secrets/acme-1.age"), &ws.host_key("acme", "acme-1"));
+    let first = decrypt(
+        &ws.org_dir("acme").join("secrets/acme-1.age"),
+        &ws.host_key("acme", "acme-1"),
+    );
     for n in 1..=5 {
         let file = ws.org_dir("acme").join(format!("secrets/acme-{n}.age"));
-        assert_eq!(decrypt(&file, &ws.host_key("acme", &format!("acme-{n}"))), first);
+        assert_eq!(
+            decrypt(&file, &ws.host_key("acme", &format!("acme-{n}"))),
+            first
+        );
         assert_eq!(decrypt(&file, &ws.admin_key("acme")), first);
         let other = ws.host_key("acme", &format!("acme-{}", n % 5 + 1));
         appliance()
@@ -213,12 +329,17 @@ fn five_hosts_spread_roles_and_each_host_decrypts_only_its_own_file() {
 }
 
 fn nix_parse(file: &std::path::Path) {
+    // The dummy store lets parsing run as any user without a Nix daemon.
     let out = std::process::Command::new("nix-instantiate")
-        .arg("--parse")
+        .args(["--store", "dummy://", "--parse"])
         .arg(file)
         .output()
         .expect("nix-instantiate (Debian nix-bin, see checks/install-deps.sh) must be installed");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
@@ -229,20 +350,36 @@ fn seeded_output_is_reproducible_and_matches_snapshots() {
     b.new_org("acme", &["--domain", "acme.example", "--seed", SEED]);
     let out = run_a.get_output();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("NOT SECRET"), "loud seed warning missing: {stderr}");
+    assert!(
+        stderr.contains("NOT SECRET"),
+        "loud seed warning missing: {stderr}"
+    );
 
     let tree_a = read_tree(&a.org_dir("acme"));
     let tree_b = read_tree(&b.org_dir("acme"));
     for file in ["org.json", "public.json", "default.nix"] {
-        assert_eq!(tree_a[file], tree_b[file], "{file} differs between runs with one seed");
+        assert_eq!(
+            tree_a[file], tree_b[file],
+            "{file} differs between runs with one seed"
+        );
     }
     // age ciphertext differs (random ephemeral keys), the plaintext does not.
     assert_ne!(tree_a["secrets/acme-1.age"], tree_b["secrets/acme-1.age"]);
     assert_eq!(
-        decrypt(&a.org_dir("acme").join("secrets/acme-1.age"), &a.admin_key("acme")),
-        decrypt(&b.org_dir("acme").join("secrets/acme-1.age"), &b.admin_key("acme"))
+        decrypt(
+            &a.org_dir("acme").join("secrets/acme-1.age"),
+            &a.admin_key("acme")
+        ),
+        decrypt(
+            &b.org_dir("acme").join("secrets/acme-1.age"),
+            &b.admin_key("acme")
+        )
     );
-    assert_eq!(read_tree(&a.config()), read_tree(&b.config()), "identities differ between runs with one seed");
+    assert_eq!(
+        read_tree(&a.config()),
+        read_tree(&b.config()),
+        "identities differ between runs with one seed"
+    );
 
     let text = |f: &str| String::from_utf8(tree_a[f].clone()).unwrap();
     insta::assert_snapshot!("org_json", text("org.json"));
@@ -254,7 +391,10 @@ fn seeded_output_is_reproducible_and_matches_snapshots() {
         insta::assert_snapshot!("secrets_age", text("secrets/acme-1.age"));
     });
     // The plaintext secrets, hashed: any change in what `new` generates shows up here.
-    let secrets = decrypt(&a.org_dir("acme").join("secrets/acme-1.age"), &a.admin_key("acme"));
+    let secrets = decrypt(
+        &a.org_dir("acme").join("secrets/acme-1.age"),
+        &a.admin_key("acme"),
+    );
     let digests: BTreeMap<&String, String> = secrets
         .files
         .iter()
@@ -276,12 +416,30 @@ fn output_never_contains_secrets() {
     let ws = Workspace::new();
     let assert = ws.new_org("acme", &["--domain", "acme.example", "-vvv"]);
     let output = assert.get_output();
-    let printed = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-    let secrets = decrypt(&ws.org_dir("acme").join("secrets/acme-1.age"), &ws.admin_key("acme"));
-    for path in ["valkey/password", "garage/rpc-secret", "turn/static-auth-secret", "dynamo/postgresql-password"] {
-        assert!(!printed.contains(secrets.get(path).unwrap()), "{path} was printed");
+    let printed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let secrets = decrypt(
+        &ws.org_dir("acme").join("secrets/acme-1.age"),
+        &ws.admin_key("acme"),
+    );
+    for path in [
+        "valkey/password",
+        "garage/rpc-secret",
+        "turn/static-auth-secret",
+        "dynamo/postgresql-password",
+    ] {
+        assert!(
+            !printed.contains(secrets.get(path).unwrap()),
+            "{path} was printed"
+        );
     }
-    assert!(!printed.contains("AGE-SECRET-KEY"), "an identity was printed");
+    assert!(
+        !printed.contains("AGE-SECRET-KEY"),
+        "an identity was printed"
+    );
 }
 
 #[test]
@@ -291,13 +449,30 @@ fn admin_recipient_uses_an_existing_key_and_writes_no_admin_identity() {
     let admin_file = ws.dir.path().join("my.agekey");
     {
         use age::secrecy::ExposeSecret;
-        sweetlies_appliance::fsutil::write_new(&admin_file, admin.to_string().expose_secret().as_bytes(), 0o600).unwrap();
+        sweetlies_appliance::fsutil::write_new(
+            &admin_file,
+            admin.to_string().expose_secret().as_bytes(),
+            0o600,
+        )
+        .unwrap();
     }
-    ws.new_org("acme", &["--domain", "acme.example", "--admin-recipient", &admin.to_public().to_string()]);
+    ws.new_org(
+        "acme",
+        &[
+            "--domain",
+            "acme.example",
+            "--admin-recipient",
+            &admin.to_public().to_string(),
+        ],
+    );
     assert!(!ws.admin_key("acme").exists());
     assert!(ws.host_key("acme", "acme-1").exists());
     decrypt(&ws.org_dir("acme").join("secrets/acme-1.age"), &admin_file);
-    ws.check_cmd("acme").arg("--identity").arg(&admin_file).assert().success();
+    ws.check_cmd("acme")
+        .arg("--identity")
+        .arg(&admin_file)
+        .assert()
+        .success();
 }
 
 #[test]
@@ -307,19 +482,50 @@ fn invalid_input_is_refused_and_leaves_nothing() {
         ("Acme", &["--domain", "acme.example"], "not a DNS label"),
         ("acme-", &["--domain", "acme.example"], "not a DNS label"),
         ("ac_me", &["--domain", "acme.example"], "not a DNS label"),
-        ("acme", &["--domain", "localhost"], "not a fully qualified DNS name"),
-        ("acme", &["--domain", "acme..example"], "not a fully qualified DNS name"),
-        ("acme", &["--domain", "acme.example", "--hosts", "0"], "--hosts must be at least 1"),
-        ("acme", &["--domain", "acme.example", "--admin-recipient", "age1nope"], "print yours with `age-keygen -y"),
-        ("acme", &["--domain", "acme.example", "--seed", "xyz"], "--seed must be hex"),
+        (
+            "acme",
+            &["--domain", "localhost"],
+            "not a fully qualified DNS name",
+        ),
+        (
+            "acme",
+            &["--domain", "acme..example"],
+            "not a fully qualified DNS name",
+        ),
+        (
+            "acme",
+            &["--domain", "acme.example", "--hosts", "0"],
+            "--hosts must be at least 1",
+        ),
+        (
+            "acme",
+            &["--domain", "acme.example", "--admin-recipient", "age1nope"],
+            "print yours with `age-keygen -y",
+        ),
+        (
+            "acme",
+            &["--domain", "acme.example", "--seed", "xyz"],
+            "--seed must be hex",
+        ),
     ];
     for (org, args, message) in cases {
-        ws.new_cmd(org, args).assert().failure().stderr(predicate::str::contains(message));
+        ws.new_cmd(org, args)
+            .assert()
+            .failure()
+            .stderr(predicate::str::contains(message));
     }
-    ws.new_cmd("acme", &["--domain", "acme.example", "--service", "mail=x.acme.example"])
-        .assert()
-        .failure()
-        .stderr(predicate::str::contains("not a service"));
+    ws.new_cmd(
+        "acme",
+        &[
+            "--domain",
+            "acme.example",
+            "--service",
+            "mail=x.acme.example",
+        ],
+    )
+    .assert()
+    .failure()
+    .stderr(predicate::str::contains("not a service"));
     assert!(!ws.repo().join("hosts").exists());
     assert!(!ws.config().exists());
 }
@@ -343,7 +549,9 @@ fn existing_org_is_never_touched() {
     ws.new_cmd("acme", &["--domain", "acme.example"])
         .assert()
         .failure()
-        .stderr(predicate::str::contains("identities for org \"acme\" already exist"));
+        .stderr(predicate::str::contains(
+            "identities for org \"acme\" already exist",
+        ));
     assert!(!ws.org_dir("acme").exists());
     assert_eq!(read_tree(&ws.config()), keys_before);
 }
@@ -361,13 +569,22 @@ fn unwritable_destinations_fail_cleanly() {
         .arg(blocker.join("sweetlies"))
         .assert()
         .failure()
-        .stderr(predicate::str::contains("cannot create the config directory"));
+        .stderr(predicate::str::contains(
+            "cannot create the config directory",
+        ));
     // The repository side was staged first and must be gone again, including hosts/.
-    assert!(!ws.repo().join("hosts").exists(), "{:?}", read_tree(&ws.repo()));
+    assert!(
+        !ws.repo().join("hosts").exists(),
+        "{:?}",
+        read_tree(&ws.repo())
+    );
 
     // hosts/ exists and is a file: nothing is written anywhere.
     std::fs::write(ws.repo().join("hosts"), "").unwrap();
-    ws.new_cmd("acme", &["--domain", "acme.example"]).assert().failure().stderr(predicate::str::contains("hosts"));
+    ws.new_cmd("acme", &["--domain", "acme.example"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("hosts"));
     assert!(!ws.config().exists());
 
     appliance()

@@ -6,7 +6,7 @@ use crate::material::SECRET_FILES;
 use crate::secrets_file::SecretsFile;
 use crate::signal;
 use crate::spec::{OrgSpec, PublicSpec};
-use crate::tls::TLS_SERVICES;
+use crate::tls::{self, TLS_SERVICES};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use std::path::{Path, PathBuf};
@@ -32,20 +32,30 @@ pub fn run(args: CheckArgs) -> Result<()> {
         (Some(path), _) => path.clone(),
         (None, Some(dir)) => admin_identity_path(dir, &args.org),
         (None, None) => admin_identity_path(
-            &identity::default_config_dir().context("cannot find a config directory: pass --identity or --config-dir")?,
+            &identity::default_config_dir()
+                .context("cannot find a config directory: pass --identity or --config-dir")?,
             &args.org,
         ),
     };
     let org_dir = args.repo.join("hosts").join(&args.org);
     let report = check_org(&org_dir, &identity_path, args.config_dir.as_deref())?;
     if report.problems.is_empty() {
-        println!("ok: {} ({} hosts): {}", args.org, report.hosts, report.checked.join("; "));
+        println!(
+            "ok: {} ({} hosts): {}",
+            args.org,
+            report.hosts,
+            report.checked.join("; ")
+        );
         Ok(())
     } else {
         for problem in &report.problems {
             eprintln!("problem: {problem}");
         }
-        bail!("hosts/{} has {} problem(s), listed above", args.org, report.problems.len())
+        bail!(
+            "hosts/{} has {} problem(s), listed above",
+            args.org,
+            report.problems.len()
+        )
     }
 }
 
@@ -58,15 +68,26 @@ pub struct CheckReport {
 
 /// Errors mean "cannot check at all" (missing org, unusable identity); everything else found
 /// wrong is collected in [`CheckReport::problems`].
-pub fn check_org(org_dir: &Path, admin_identity: &Path, config_dir: Option<&Path>) -> Result<CheckReport> {
+pub fn check_org(
+    org_dir: &Path,
+    admin_identity: &Path,
+    config_dir: Option<&Path>,
+) -> Result<CheckReport> {
     if !org_dir.is_dir() {
-        bail!("{} does not exist; create the org with `sweetlies-appliance new`", org_dir.display());
+        bail!(
+            "{} does not exist; create the org with `sweetlies-appliance new`",
+            org_dir.display()
+        );
     }
-    let identity = identity::read_identity_file(admin_identity).context("cannot load the admin identity")?;
+    let identity =
+        identity::read_identity_file(admin_identity).context("cannot load the admin identity")?;
     let mut report = CheckReport::default();
     let problems = &mut report.problems;
 
-    let read = |name: &str| std::fs::read_to_string(org_dir.join(name)).with_context(|| format!("cannot read {}", org_dir.join(name).display()));
+    let read = |name: &str| {
+        std::fs::read_to_string(org_dir.join(name))
+            .with_context(|| format!("cannot read {}", org_dir.join(name).display()))
+    };
     let spec = match OrgSpec::from_json(&read("org.json")?) {
         Ok(spec) => spec,
         Err(e) => {
@@ -75,7 +96,9 @@ pub fn check_org(org_dir: &Path, admin_identity: &Path, config_dir: Option<&Path
         }
     };
     report.hosts = spec.hosts.len();
-    report.checked.push(format!("org.json schemaVersion {}", spec.schema_version));
+    report
+        .checked
+        .push(format!("org.json schemaVersion {}", spec.schema_version));
     let public = match PublicSpec::from_json(&read("public.json")?) {
         Ok(public) => Some(public),
         Err(e) => {
@@ -110,7 +133,10 @@ pub fn check_org(org_dir: &Path, admin_identity: &Path, config_dir: Option<&Path
         let secrets = match SecretsFile::decrypt(&ciphertext, &identity) {
             Ok(s) => s,
             Err(e) => {
-                problems.push(format!("secrets/{}.age: does not decrypt with the admin identity: {e}", host.name));
+                problems.push(format!(
+                    "secrets/{}.age: does not decrypt with the admin identity: {e}",
+                    host.name
+                ));
                 continue;
             }
         };
@@ -118,14 +144,19 @@ pub fn check_org(org_dir: &Path, admin_identity: &Path, config_dir: Option<&Path
             let host_key = host_identity_path(dir, &spec.org, &host.name);
             if host_key.exists() {
                 match identity::read_identity_file(&host_key) {
-                    Ok(id) if id.to_public().to_string() != host.age_recipient => problems.push(format!(
-                        "{}: its public key is not hosts[{}].ageRecipient in org.json",
-                        host_key.display(),
-                        host.name
-                    )),
+                    Ok(id) if id.to_public().to_string() != host.age_recipient => {
+                        problems.push(format!(
+                            "{}: its public key is not hosts[{}].ageRecipient in org.json",
+                            host_key.display(),
+                            host.name
+                        ))
+                    }
                     Ok(id) => {
                         if let Err(e) = SecretsFile::decrypt(&ciphertext, &id) {
-                            problems.push(format!("secrets/{}.age: does not decrypt with the host identity: {e}", host.name));
+                            problems.push(format!(
+                                "secrets/{}.age: does not decrypt with the host identity: {e}",
+                                host.name
+                            ));
                         }
                     }
                     Err(e) => problems.push(e.to_string()),
@@ -152,13 +183,26 @@ pub fn check_org(org_dir: &Path, admin_identity: &Path, config_dir: Option<&Path
             }
         }
     }
-    report.checked.push(format!("{} secrets file(s) decrypt with the admin identity", spec.hosts.len()));
-    report.checked.push(format!("{} secrets-bundle entries present", SECRETS_BUNDLE_KEYS.len()));
-    report.checked.push("public.json matches the secrets".into());
+    report.checked.push(format!(
+        "{} secrets file(s) decrypt with the admin identity",
+        spec.hosts.len()
+    ));
+    report.checked.push(format!(
+        "{} secrets-bundle entries present",
+        SECRETS_BUNDLE_KEYS.len()
+    ));
+    report
+        .checked
+        .push("public.json matches the secrets".into());
     Ok(report)
 }
 
-fn check_secrets(host: &str, secrets: &SecretsFile, public: Option<&PublicSpec>, problems: &mut Vec<String>) {
+fn check_secrets(
+    host: &str,
+    secrets: &SecretsFile,
+    public: Option<&PublicSpec>,
+    problems: &mut Vec<String>,
+) {
     let mut expected: Vec<String> = SECRET_FILES.iter().map(|s| s.to_string()).collect();
     for service in TLS_SERVICES {
         expected.push(format!("tls/{service}.crt"));
@@ -174,43 +218,99 @@ fn check_secrets(host: &str, secrets: &SecretsFile, public: Option<&PublicSpec>,
     for path in secrets.files.keys().filter(|p| !expected.contains(p)) {
         problems.push(format!("secrets/{host}.age: unexpected file {path}"));
     }
-    let Some(bundle_text) = secrets.get("signal-server/secrets-bundle.yml") else { return };
+    let Some(bundle_text) = secrets.get("signal-server/secrets-bundle.yml") else {
+        return;
+    };
     let bundle = match bundle::parse(bundle_text) {
         Ok(b) => b,
         Err(e) => {
-            problems.push(format!("secrets/{host}.age: signal-server/secrets-bundle.yml is not valid YAML: {e}"));
+            problems.push(format!(
+                "secrets/{host}.age: signal-server/secrets-bundle.yml is not valid YAML: {e}"
+            ));
             return;
         }
     };
     for key in SECRETS_BUNDLE_KEYS {
         if bundle.get(key).is_none_or(|v| v.is_empty()) {
-            problems.push(format!("secrets/{host}.age: secrets bundle entry {key} is missing or empty"));
+            problems.push(format!(
+                "secrets/{host}.age: secrets bundle entry {key} is missing or empty"
+            ));
         }
     }
-    for key in bundle.keys().filter(|k| !SECRETS_BUNDLE_KEYS.contains(&k.as_str()) && !k.starts_with(bundle::OUR_PREFIX)) {
+    for key in bundle.keys().filter(|k| {
+        !SECRETS_BUNDLE_KEYS.contains(&k.as_str()) && !k.starts_with(bundle::OUR_PREFIX)
+    }) {
         problems.push(format!("secrets/{host}.age: secrets bundle has an entry {key} that the pinned server does not know"));
     }
     check_shared_s3_key(host, secrets, &bundle, problems);
+    if let Some(ca) = secrets.get("tls/ca.crt") {
+        let now = std::time::SystemTime::now();
+        let mut pairs: Vec<(String, Option<&str>)> = TLS_SERVICES
+            .iter()
+            .map(|s| (format!("tls/{s}.crt"), secrets.get(&format!("tls/{s}.key"))))
+            .collect();
+        pairs.push(("tls/ca.crt".into(), None));
+        let kt_key = bundle
+            .get("keyTransparencyService.clientPrivateKey")
+            .map(|k| k.as_str());
+        pairs.push(("tls/keytransparency-client.crt".into(), kt_key));
+        for (cert_path, key) in pairs {
+            let Some(cert) = secrets.get(&cert_path) else {
+                continue;
+            };
+            if let Err(e) = tls::verify_certificate(ca, cert, key, now) {
+                problems.push(format!("secrets/{host}.age: {cert_path}: {e}"));
+            }
+        }
+    }
     let Some(public) = public else { return };
     if secrets.get("tls/ca.crt") != Some(public.org_ca_certificate.as_str()) {
-        problems.push("public.json: orgCaCertificate is not the CA in the secrets (tls/ca.crt)".into());
+        problems
+            .push("public.json: orgCaCertificate is not the CA in the secrets (tls/ca.crt)".into());
     }
-    if let Err(e) = signal::verify_published(&public.server_trust_root, &public.unidentified_delivery_certificate) {
+    if let Err(e) = signal::verify_published(
+        &public.server_trust_root,
+        &public.unidentified_delivery_certificate,
+    ) {
         problems.push(format!("public.json: {e}"));
     }
     match signal::public_from_bundle(&bundle) {
-        Err(e) => problems.push(format!("secrets/{host}.age: signal keys in the secrets bundle are unusable: {e}")),
+        Err(e) => problems.push(format!(
+            "secrets/{host}.age: signal keys in the secrets bundle are unusable: {e}"
+        )),
         Ok(derived) => {
             let fields = [
-                ("serverTrustRoot", &derived.server_trust_root, &public.server_trust_root),
-                ("unidentifiedDeliveryCertificate", &derived.unidentified_delivery_certificate, &public.unidentified_delivery_certificate),
-                ("zkgroupServerPublicParams", &derived.zkgroup_server_public_params, &public.zkgroup_server_public_params),
-                ("genericServerPublicParams", &derived.generic_server_public_params, &public.generic_server_public_params),
-                ("backupServerPublicParams", &derived.backup_server_public_params, &public.backup_server_public_params),
+                (
+                    "serverTrustRoot",
+                    &derived.server_trust_root,
+                    &public.server_trust_root,
+                ),
+                (
+                    "unidentifiedDeliveryCertificate",
+                    &derived.unidentified_delivery_certificate,
+                    &public.unidentified_delivery_certificate,
+                ),
+                (
+                    "zkgroupServerPublicParams",
+                    &derived.zkgroup_server_public_params,
+                    &public.zkgroup_server_public_params,
+                ),
+                (
+                    "genericServerPublicParams",
+                    &derived.generic_server_public_params,
+                    &public.generic_server_public_params,
+                ),
+                (
+                    "backupServerPublicParams",
+                    &derived.backup_server_public_params,
+                    &public.backup_server_public_params,
+                ),
             ];
             for (name, from_secrets, in_public) in fields {
                 if from_secrets != in_public {
-                    problems.push(format!("public.json: {name} does not match the one derived from the secrets bundle"));
+                    problems.push(format!(
+                        "public.json: {name} does not match the one derived from the secrets bundle"
+                    ));
                 }
             }
         }
@@ -224,14 +324,25 @@ fn check_shared_s3_key(
     bundle: &std::collections::BTreeMap<String, zeroize::Zeroizing<String>>,
     problems: &mut Vec<String>,
 ) {
-    let (Some(key_id), Some(secret)) = (bundle.get("cdn.accessKey"), bundle.get("cdn.accessSecret")) else { return };
-    let garage = format!("GARAGE_ACCESS_KEY_ID={}\nGARAGE_SECRET_ACCESS_KEY={}\n", key_id.as_str(), secret.as_str());
+    let (Some(key_id), Some(secret)) =
+        (bundle.get("cdn.accessKey"), bundle.get("cdn.accessSecret"))
+    else {
+        return;
+    };
+    let garage = format!(
+        "GARAGE_ACCESS_KEY_ID={}\nGARAGE_SECRET_ACCESS_KEY={}\n",
+        key_id.as_str(),
+        secret.as_str()
+    );
     if secrets.get("garage/s3.env") != Some(garage.as_str()) {
         problems.push(format!("secrets/{host}.age: garage/s3.env does not hold the bundle's cdn.accessKey/cdn.accessSecret"));
     }
     let aws_ok = secrets.get("signal-server/aws.env").is_some_and(|env| {
-        env.lines().any(|l| l == format!("AWS_ACCESS_KEY_ID={}", key_id.as_str()))
-            && env.lines().any(|l| l == format!("AWS_SECRET_ACCESS_KEY={}", secret.as_str()))
+        env.lines()
+            .any(|l| l == format!("AWS_ACCESS_KEY_ID={}", key_id.as_str()))
+            && env
+                .lines()
+                .any(|l| l == format!("AWS_SECRET_ACCESS_KEY={}", secret.as_str()))
     });
     if !aws_ok {
         problems.push(format!("secrets/{host}.age: signal-server/aws.env does not hold the bundle's cdn.accessKey/cdn.accessSecret"));
@@ -241,7 +352,9 @@ fn check_shared_s3_key(
         .and_then(|text| serde_json::from_str::<serde_json::Value>(text).ok())
         .is_some_and(|v| {
             v["accessKeys"].as_array().is_some_and(|keys| {
-                keys.iter().any(|k| k["accessKeyId"] == key_id.as_str() && k["secretAccessKey"] == secret.as_str())
+                keys.iter().any(|k| {
+                    k["accessKeyId"] == key_id.as_str() && k["secretAccessKey"] == secret.as_str()
+                })
             })
         });
     if !dynamo_ok {

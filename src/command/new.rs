@@ -5,7 +5,9 @@ use crate::identity::{self, admin_identity_path, host_identity_path};
 use crate::keysource::KeySource;
 use crate::material;
 use crate::names::{validate_dns_label, validate_fqdn};
-use crate::spec::{self, Features, Federation, HostSpec, OrgSpec, SCHEMA_VERSION, SERVICE_NAMES, Upstream};
+use crate::spec::{
+    self, Features, Federation, HostSpec, OrgSpec, SCHEMA_VERSION, SERVICE_NAMES, Upstream,
+};
 use crate::tls::Validity;
 use anyhow::{Context, Result, bail, ensure};
 use clap::Args;
@@ -60,9 +62,19 @@ impl NewArgs {
         validate_dns_label("org name", &self.org)?;
         validate_fqdn(&self.domain)?;
         ensure!(self.hosts >= 1, "--hosts must be at least 1");
-        ensure!(self.hosts <= 99, "--hosts {} is more than this tool plans for (at most 99)", self.hosts);
+        ensure!(
+            self.hosts <= 99,
+            "--hosts {} is more than this tool plans for (at most 99)",
+            self.hosts
+        );
         let host_len = self.org.len() + 1 + self.hosts.to_string().len();
-        ensure!(host_len <= 63, "org name {:?} is too long to form host names like {}-1: use at most {} characters", self.org, self.org, 63 - (host_len - self.org.len()));
+        ensure!(
+            host_len <= 63,
+            "org name {:?} is too long to form host names like {}-1: use at most {} characters",
+            self.org,
+            self.org,
+            63 - (host_len - self.org.len())
+        );
         let admin_recipient = self
             .admin_recipient
             .map(|r| {
@@ -71,25 +83,36 @@ impl NewArgs {
                 })
             })
             .transpose()?;
-        let mut services: BTreeMap<String, String> =
-            SERVICE_NAMES.iter().map(|s| (s.to_string(), format!("{s}.{}", self.domain))).collect();
+        let mut services: BTreeMap<String, String> = SERVICE_NAMES
+            .iter()
+            .map(|s| (s.to_string(), format!("{s}.{}", self.domain)))
+            .collect();
         for pair in &self.services {
-            let (name, host) = pair
-                .split_once('=')
-                .with_context(|| format!("--service {pair:?} must look like NAME=HOST, e.g. chat=signal.{}", self.domain))?;
-            ensure!(services.contains_key(name), "--service {name:?} is not a service; known: {}", SERVICE_NAMES.join(", "));
+            let (name, host) = pair.split_once('=').with_context(|| {
+                format!(
+                    "--service {pair:?} must look like NAME=HOST, e.g. chat=signal.{}",
+                    self.domain
+                )
+            })?;
+            ensure!(
+                services.contains_key(name),
+                "--service {name:?} is not a service; known: {}",
+                SERVICE_NAMES.join(", ")
+            );
             validate_fqdn(host).with_context(|| format!("--service {name}"))?;
             services.insert(name.to_owned(), host.to_owned());
         }
         let config_dir = match self.config_dir {
             Some(dir) => dir,
-            None => identity::default_config_dir()
-                .context("cannot find a config directory: set --config-dir, SWEETLIES_CONFIG_DIR or HOME")?,
+            None => identity::default_config_dir().context(
+                "cannot find a config directory: set --config-dir, SWEETLIES_CONFIG_DIR or HOME",
+            )?,
         };
         let seed = self
             .seed
             .map(|hex_seed| {
-                let bytes = hex::decode(hex_seed.trim()).context("--seed must be hex, e.g. --seed 00112233…")?;
+                let bytes = hex::decode(hex_seed.trim())
+                    .context("--seed must be hex, e.g. --seed 00112233…")?;
                 ensure!(!bytes.is_empty(), "--seed must not be empty");
                 Ok(Zeroizing::new(bytes))
             })
@@ -133,7 +156,11 @@ WARNING: the org is marked \"demo\": true; use it only for tests and demos, neve
 /// Builds the org in temp directories and renames them into place; on error nothing is left.
 pub fn create_org(config: &NewOrgConfig) -> Result<NewOrgReport> {
     let repo = &config.repo;
-    ensure!(repo.is_dir(), "repository directory {} does not exist; pass --repo with the path of your Sweet Lies checkout", repo.display());
+    ensure!(
+        repo.is_dir(),
+        "repository directory {} does not exist; pass --repo with the path of your Sweet Lies checkout",
+        repo.display()
+    );
     let hosts_dir = repo.join("hosts");
     let org_dir = hosts_dir.join(&config.org);
     if org_dir.symlink_metadata().is_ok() {
@@ -158,9 +185,13 @@ pub fn create_org(config: &NewOrgConfig) -> Result<NewOrgReport> {
         None => KeySource::random(),
     };
     let demo = config.seed.is_some();
-    let host_names: Vec<String> = (1..=config.host_count).map(|n| format!("{}-{n}", config.org)).collect();
-    let host_identities: Vec<age::x25519::Identity> =
-        host_names.iter().map(|h| identity::derive_identity(&keys, &format!("identity/host/{h}"))).collect();
+    let host_names: Vec<String> = (1..=config.host_count)
+        .map(|n| format!("{}-{n}", config.org))
+        .collect();
+    let host_identities: Vec<age::x25519::Identity> = host_names
+        .iter()
+        .map(|h| identity::derive_identity(&keys, &format!("identity/host/{h}")))
+        .collect();
     let admin_identity = match config.admin_recipient {
         Some(_) => None,
         None => Some(identity::derive_identity(&keys, "identity/admin")),
@@ -192,36 +223,66 @@ pub fn create_org(config: &NewOrgConfig) -> Result<NewOrgReport> {
         upstream: Upstream::pinned(),
     };
     let problems = spec.problems();
-    ensure!(problems.is_empty(), "internal error, generated org.json is invalid: {}", problems.join("; "));
+    ensure!(
+        problems.is_empty(),
+        "internal error, generated org.json is invalid: {}",
+        problems.join("; ")
+    );
 
     let validity = if demo {
         // Fixed so that the demo org regenerates identically.
-        Validity { not_before: date(2025, 1, 1), not_after: date(2045, 1, 1) }
+        Validity {
+            not_before: date(2025, 1, 1),
+            not_after: date(2045, 1, 1),
+        }
     } else {
-        let now = OffsetDateTime::now_utc().replace_nanosecond(0).expect("0 is a valid nanosecond");
-        Validity { not_before: now - time::Duration::hours(1), not_after: now + time::Duration::days(3653) }
+        let now = OffsetDateTime::now_utc()
+            .replace_nanosecond(0)
+            .expect("0 is a valid nanosecond");
+        Validity {
+            not_before: now - time::Duration::hours(1),
+            not_after: now + time::Duration::days(3653),
+        }
     };
     let material = material::generate(&keys, &spec, validity)?;
 
     // Stage the repository side.
     let created_hosts_dir = !hosts_dir.exists();
     let cleanup_hosts_dir = scopeguard(created_hosts_dir, &hosts_dir);
-    std::fs::create_dir_all(&hosts_dir).with_context(|| format!("cannot create {}", hosts_dir.display()))?;
+    std::fs::create_dir_all(&hosts_dir)
+        .with_context(|| format!("cannot create {}", hosts_dir.display()))?;
     let staging = tempfile::Builder::new()
         .prefix(&format!(".new-{}-", config.org))
         .tempdir_in(&hosts_dir)
-        .with_context(|| format!("cannot create a temporary directory in {}", hosts_dir.display()))?;
-    std::fs::set_permissions(staging.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755))?;
+        .with_context(|| {
+            format!(
+                "cannot create a temporary directory in {}",
+                hosts_dir.display()
+            )
+        })?;
+    std::fs::set_permissions(
+        staging.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )?;
     let write = |relative: &str, contents: &[u8]| -> Result<()> {
         let path = staging.path().join(relative);
-        fsutil::write_new(&path, contents, 0o644).with_context(|| format!("cannot write {}", path.display()))
+        fsutil::write_new(&path, contents, 0o644)
+            .with_context(|| format!("cannot write {}", path.display()))
     };
-    write("org.json", format!("{}\n", serde_json::to_string_pretty(&spec)?).as_bytes())?;
-    write("public.json", format!("{}\n", serde_json::to_string_pretty(&material.public)?).as_bytes())?;
+    write(
+        "org.json",
+        format!("{}\n", serde_json::to_string_pretty(&spec)?).as_bytes(),
+    )?;
+    write(
+        "public.json",
+        format!("{}\n", serde_json::to_string_pretty(&material.public)?).as_bytes(),
+    )?;
     write("default.nix", render_default_nix(&spec)?.as_bytes())?;
     std::fs::create_dir(staging.path().join("secrets"))?;
     for (host, id) in host_names.iter().zip(&host_identities) {
-        let ciphertext = material.secrets.encrypt(&[id.to_public(), admin_recipient.clone()])?;
+        let ciphertext = material
+            .secrets
+            .encrypt(&[id.to_public(), admin_recipient.clone()])?;
         write(&format!("secrets/{host}.age"), &ciphertext)?;
     }
     fsutil::sync_dir(&staging.path().join("secrets"))?;
@@ -230,13 +291,25 @@ pub fn create_org(config: &NewOrgConfig) -> Result<NewOrgReport> {
     // Stage the private identities.
     let config_dir_existed = config.config_dir.exists();
     let cleanup_config_dir = scopeguard(!config_dir_existed, &config.config_dir);
-    fsutil::create_dir_all_mode(&config.config_dir, 0o700)
-        .with_context(|| format!("cannot create the config directory {}", config.config_dir.display()))?;
+    fsutil::create_dir_all_mode(&config.config_dir, 0o700).with_context(|| {
+        format!(
+            "cannot create the config directory {}",
+            config.config_dir.display()
+        )
+    })?;
     let id_staging = tempfile::Builder::new()
         .prefix(&format!(".new-{}-", config.org))
         .tempdir_in(&config.config_dir)
-        .with_context(|| format!("cannot create a temporary directory in {}", config.config_dir.display()))?;
-    std::fs::set_permissions(id_staging.path(), std::os::unix::fs::PermissionsExt::from_mode(0o700))?;
+        .with_context(|| {
+            format!(
+                "cannot create a temporary directory in {}",
+                config.config_dir.display()
+            )
+        })?;
+    std::fs::set_permissions(
+        id_staging.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o700),
+    )?;
     let note = if demo {
         "INSECURE DEMO IDENTITY: derived from a public --seed, not secret"
     } else {
@@ -246,7 +319,8 @@ pub fn create_org(config: &NewOrgConfig) -> Result<NewOrgReport> {
     if let Some(admin) = &admin_identity {
         fsutil::write_new(
             &id_staging.path().join("admin.agekey"),
-            identity::identity_file_text(admin, &format!("{note}; admin of org {}", config.org)).as_bytes(),
+            identity::identity_file_text(admin, &format!("{note}; admin of org {}", config.org))
+                .as_bytes(),
             0o600,
         )?;
         admin_identity_file = Some(admin_identity_path(&config.config_dir, &config.org));
@@ -254,7 +328,14 @@ pub fn create_org(config: &NewOrgConfig) -> Result<NewOrgReport> {
     fsutil::create_dir_all_mode(&id_staging.path().join("hosts"), 0o700)?;
     for (host, id) in host_names.iter().zip(&host_identities) {
         let text = identity::identity_file_text(id, &format!("{note}; host {host}"));
-        fsutil::write_new(&id_staging.path().join("hosts").join(format!("{host}.agekey")), text.as_bytes(), 0o600)?;
+        fsutil::write_new(
+            &id_staging
+                .path()
+                .join("hosts")
+                .join(format!("{host}.agekey")),
+            text.as_bytes(),
+            0o600,
+        )?;
     }
     fsutil::sync_dir(&id_staging.path().join("hosts"))?;
     fsutil::sync_dir(id_staging.path())?;
@@ -265,7 +346,8 @@ pub fn create_org(config: &NewOrgConfig) -> Result<NewOrgReport> {
     let _ = id_staging.keep();
     if let Err(e) = std::fs::rename(staging.path(), &org_dir) {
         let _ = std::fs::remove_dir_all(&identities_dir);
-        return Err(e).with_context(|| format!("cannot move the new org into {}", org_dir.display()));
+        return Err(e)
+            .with_context(|| format!("cannot move the new org into {}", org_dir.display()));
     }
     let _ = staging.keep();
     fsutil::sync_dir(&hosts_dir)?;
@@ -274,7 +356,10 @@ pub fn create_org(config: &NewOrgConfig) -> Result<NewOrgReport> {
     cleanup_config_dir.disarm();
 
     Ok(NewOrgReport {
-        host_identities: host_names.iter().map(|h| host_identity_path(&config.config_dir, &config.org, h)).collect(),
+        host_identities: host_names
+            .iter()
+            .map(|h| host_identity_path(&config.config_dir, &config.org, h))
+            .collect(),
         spec,
         org_dir,
         admin_identity: admin_identity_file,
@@ -286,14 +371,20 @@ pub fn render_default_nix(spec: &OrgSpec) -> Result<String> {
     env.set_keep_trailing_newline(true);
     env.add_template("default.nix", DEFAULT_NIX_TEMPLATE)?;
     let hosts: Vec<&str> = spec.hosts.iter().map(|h| h.name.as_str()).collect();
-    Ok(env.get_template("default.nix")?.render(minijinja::context! { demo => spec.demo, hosts => hosts })?)
+    Ok(env
+        .get_template("default.nix")?
+        .render(minijinja::context! { demo => spec.demo, hosts => hosts })?)
 }
 
 fn date(year: i32, month: u8, day: u8) -> OffsetDateTime {
-    time::Date::from_calendar_date(year, time::Month::try_from(month).expect("valid month"), day)
-        .expect("valid date")
-        .midnight()
-        .assume_utc()
+    time::Date::from_calendar_date(
+        year,
+        time::Month::try_from(month).expect("valid month"),
+        day,
+    )
+    .expect("valid date")
+    .midnight()
+    .assume_utc()
 }
 
 /// Removes a directory this run created (if still empty) unless disarmed.
@@ -302,7 +393,9 @@ struct RemoveIfEmpty<'a> {
 }
 
 fn scopeguard(armed: bool, path: &Path) -> RemoveIfEmpty<'_> {
-    RemoveIfEmpty { path: armed.then_some(path) }
+    RemoveIfEmpty {
+        path: armed.then_some(path),
+    }
 }
 
 impl RemoveIfEmpty<'_> {
@@ -321,13 +414,25 @@ impl Drop for RemoveIfEmpty<'_> {
 
 fn print_summary(config: &NewOrgConfig, report: &NewOrgReport) {
     let spec = &report.spec;
-    println!("Created org {:?} ({}) in {}", spec.org, spec.domain, report.org_dir.display());
+    println!(
+        "Created org {:?} ({}) in {}",
+        spec.org,
+        spec.domain,
+        report.org_dir.display()
+    );
     for host in &spec.hosts {
-        let roles: Vec<String> = host.roles.iter().map(|r| format!("{r:?}").to_lowercase()).collect();
+        let roles: Vec<String> = host
+            .roles
+            .iter()
+            .map(|r| format!("{r:?}").to_lowercase())
+            .collect();
         println!("  host {}: {}", host.name, roles.join(", "));
     }
     match &report.admin_identity {
-        Some(path) => println!("Admin identity (keep secret, back it up): {}", path.display()),
+        Some(path) => println!(
+            "Admin identity (keep secret, back it up): {}",
+            path.display()
+        ),
         None => println!("Admin recipient: the one given with --admin-recipient"),
     }
     for path in &report.host_identities {
@@ -335,8 +440,25 @@ fn print_summary(config: &NewOrgConfig, report: &NewOrgReport) {
     }
     println!();
     println!("Next steps:");
-    println!("  1. sweetlies-appliance check {} --repo {}", spec.org, config.repo.display());
-    println!("  2. point DNS for {} at your host(s)", spec.services.values().cloned().collect::<Vec<_>>().join(", "));
-    println!("  3. commit hosts/{}/ (secrets are encrypted; identities stay in {})", spec.org, config.config_dir.join(&spec.org).display());
-    println!("  4. build and flash an image per host; the host identity goes onto its seed partition");
+    println!(
+        "  1. sweetlies-appliance check {} --repo {}",
+        spec.org,
+        config.repo.display()
+    );
+    println!(
+        "  2. point DNS for {} at your host(s)",
+        spec.services
+            .values()
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    println!(
+        "  3. commit hosts/{}/ (secrets are encrypted; identities stay in {})",
+        spec.org,
+        config.config_dir.join(&spec.org).display()
+    );
+    println!(
+        "  4. build and flash an image per host; the host identity goes onto its seed partition"
+    );
 }

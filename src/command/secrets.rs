@@ -32,10 +32,17 @@ pub fn run(command: SecretsCommand) -> Result<()> {
 
 fn decrypt(args: &DecryptArgs) -> Result<()> {
     let identity = read_identity_file(&args.identity)?;
-    let ciphertext = std::fs::read(&args.file).with_context(|| format!("cannot read {}", args.file.display()))?;
-    let secrets = SecretsFile::decrypt(&ciphertext, &identity).with_context(|| format!("cannot decrypt {}", args.file.display()))?;
-    crate::fsutil::create_dir_all_mode(&args.out, 0o700).with_context(|| format!("cannot create {}", args.out.display()))?;
+    let ciphertext = std::fs::read(&args.file)
+        .with_context(|| format!("cannot read {}", args.file.display()))?;
+    let secrets = SecretsFile::decrypt(&ciphertext, &identity)
+        .with_context(|| format!("cannot decrypt {}", args.file.display()))?;
+    crate::fsutil::create_dir_all_mode(&args.out, 0o700)
+        .with_context(|| format!("cannot create {}", args.out.display()))?;
     secrets.write_to_dir(&args.out)?;
-    eprintln!("wrote {} files to {}", secrets.files.len(), args.out.display());
+    eprintln!(
+        "wrote {} files to {}",
+        secrets.files.len(),
+        args.out.display()
+    );
     Ok(())
 }

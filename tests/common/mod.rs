@@ -12,7 +12,8 @@ pub const DEMO_SEED: &str = "73776565746c6965732d64656d6f";
 
 pub fn appliance() -> Command {
     let mut cmd = Command::cargo_bin("sweetlies-appliance").unwrap();
-    cmd.env_remove("SWEETLIES_CONFIG_DIR").env_remove("RUST_LOG");
+    cmd.env_remove("SWEETLIES_CONFIG_DIR")
+        .env_remove("RUST_LOG");
     cmd
 }
 
@@ -40,11 +41,20 @@ impl Workspace {
         self.config().join(org).join("admin.agekey")
     }
     pub fn host_key(&self, org: &str, host: &str) -> PathBuf {
-        self.config().join(org).join("hosts").join(format!("{host}.agekey"))
+        self.config()
+            .join(org)
+            .join("hosts")
+            .join(format!("{host}.agekey"))
     }
     pub fn new_cmd(&self, org: &str, extra: &[&str]) -> Command {
         let mut cmd = appliance();
-        cmd.arg("new").arg(org).arg("--repo").arg(self.repo()).arg("--config-dir").arg(self.config()).args(extra);
+        cmd.arg("new")
+            .arg(org)
+            .arg("--repo")
+            .arg(self.repo())
+            .arg("--config-dir")
+            .arg(self.config())
+            .args(extra);
         cmd
     }
     pub fn new_org(&self, org: &str, extra: &[&str]) -> assert_cmd::assert::Assert {
@@ -52,7 +62,12 @@ impl Workspace {
     }
     pub fn check_cmd(&self, org: &str) -> Command {
         let mut cmd = appliance();
-        cmd.arg("check").arg(org).arg("--repo").arg(self.repo()).arg("--config-dir").arg(self.config());
+        cmd.arg("check")
+            .arg(org)
+            .arg("--repo")
+            .arg(self.repo())
+            .arg("--config-dir")
+            .arg(self.config());
         cmd
     }
 }
@@ -72,7 +87,11 @@ pub fn read_tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
             if path.is_dir() {
                 stack.push(path);
             } else {
-                let rel = path.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+                let rel = path
+                    .strip_prefix(dir)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
                 out.insert(rel, std::fs::read(&path).unwrap());
             }
         }
