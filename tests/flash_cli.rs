@@ -16,13 +16,24 @@ const IDENTITY: &str = "# INSECURE test identity\nAGE-SECRET-KEY-1CLITESTCLITEST
 
 fn appliance(args: &[&dyn AsRef<std::ffi::OsStr>]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_sweetlies-appliance"));
-    command.args(args.iter().map(|arg| arg.as_ref())).stdin(Stdio::null()).env_remove("SWEETLIES_CONFIG_DIR");
+    command
+        .args(args.iter().map(|arg| arg.as_ref()))
+        .stdin(Stdio::null())
+        .env_remove("SWEETLIES_CONFIG_DIR");
     command
 }
 
 fn output(command: &mut Command) -> (bool, String, String) {
-    let Output { status, stdout, stderr } = command.output().unwrap();
-    (status.success(), String::from_utf8_lossy(&stdout).into_owned(), String::from_utf8_lossy(&stderr).into_owned())
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = command.output().unwrap();
+    (
+        status.success(),
+        String::from_utf8_lossy(&stdout).into_owned(),
+        String::from_utf8_lossy(&stderr).into_owned(),
+    )
 }
 
 fn image_with_bmap(dir: &Path) -> std::path::PathBuf {
@@ -39,7 +50,10 @@ fn flashes_into_a_file_with_the_bmap_next_to_the_image() {
     fs::File::create(&target).unwrap();
     let (ok, stdout, stderr) = output(&mut appliance(&[&"flash", &image, &target]));
     assert!(ok, "{stderr}");
-    assert!(stdout.contains("done") && stderr.contains("verified every mapped range"), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("done") && stderr.contains("verified every mapped range"),
+        "{stdout}{stderr}"
+    );
     assert!(run(Command::new("cmp").arg(&image).arg(&target)).is_empty());
 }
 
@@ -50,20 +64,43 @@ fn writes_the_host_identity_from_the_config_dir_into_the_seed() {
     let config = dir.path.join("config");
     fs::create_dir_all(config.join("acme/hosts")).unwrap();
     fs::write(config.join("acme/hosts/acme-1.agekey"), IDENTITY).unwrap();
-    fs::set_permissions(config.join("acme/hosts/acme-1.agekey"), fs::Permissions::from_mode(0o600)).unwrap();
+    fs::set_permissions(
+        config.join("acme/hosts/acme-1.agekey"),
+        fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
     let target = dir.path.join("disk.img");
     fs::File::create(&target).unwrap();
 
-    let (ok, _, stderr) = output(appliance(&[&"flash", &image, &target, &"--org", &"acme", &"--host", &"acme-1"]).env("SWEETLIES_CONFIG_DIR", &config));
+    let (ok, _, stderr) = output(
+        appliance(&[
+            &"flash", &image, &target, &"--org", &"acme", &"--host", &"acme-1",
+        ])
+        .env("SWEETLIES_CONFIG_DIR", &config),
+    );
     assert!(ok, "{stderr}");
-    assert!(!stderr.contains("AGE-SECRET-KEY"), "the identity must never be printed: {stderr}");
-    let seed = Command::new("mtype").arg("-i").arg(format!("{}@@{SEED_OFFSET}", target.display())).arg("::host.agekey").env("MTOOLS_SKIP_CHECK", "1").output().unwrap();
+    assert!(
+        !stderr.contains("AGE-SECRET-KEY"),
+        "the identity must never be printed: {stderr}"
+    );
+    let seed = Command::new("mtype")
+        .arg("-i")
+        .arg(format!("{}@@{SEED_OFFSET}", target.display()))
+        .arg("::host.agekey")
+        .env("MTOOLS_SKIP_CHECK", "1")
+        .output()
+        .unwrap();
     assert_eq!(String::from_utf8_lossy(&seed.stdout), IDENTITY);
 
     // A host without identity fails before the target is touched.
     let untouched = dir.path.join("untouched.img");
     fs::File::create(&untouched).unwrap();
-    let (ok, _, stderr) = output(appliance(&[&"flash", &image, &untouched, &"--org", &"acme", &"--host", &"acme-2"]).env("SWEETLIES_CONFIG_DIR", &config));
+    let (ok, _, stderr) = output(
+        appliance(&[
+            &"flash", &image, &untouched, &"--org", &"acme", &"--host", &"acme-2",
+        ])
+        .env("SWEETLIES_CONFIG_DIR", &config),
+    );
     assert!(!ok && stderr.contains("acme-2.agekey"), "{stderr}");
     assert_eq!(fs::metadata(&untouched).unwrap().len(), 0);
 }
@@ -73,7 +110,10 @@ fn flashes_a_qcow2_image() {
     let dir = ScratchDir::new("cli-qcow2");
     let image = build_image(&dir.path, "acme-1.raw", 64 * MIB, MIB as usize);
     let qcow2 = dir.path.join("acme-1.qcow2");
-    run(Command::new("qemu-img").args(["convert", "-f", "raw", "-O", "qcow2"]).arg(&image).arg(&qcow2));
+    run(Command::new("qemu-img")
+        .args(["convert", "-f", "raw", "-O", "qcow2"])
+        .arg(&image)
+        .arg(&qcow2));
     let target = dir.path.join("disk.img");
     fs::File::create(&target).unwrap();
     let (ok, _, stderr) = output(&mut appliance(&[&"flash", &qcow2, &target]));
@@ -86,8 +126,15 @@ fn refusals_leave_the_target_alone_and_say_what_to_do() {
     let dir = ScratchDir::new("cli-refuse");
     let image = image_with_bmap(&dir.path);
 
-    let (ok, _, stderr) = output(&mut appliance(&[&"flash", &image, &dir.path.join("missing.img")]));
-    assert!(!ok && stderr.contains("does not exist") && stderr.contains("touch"), "{stderr}");
+    let (ok, _, stderr) = output(&mut appliance(&[
+        &"flash",
+        &image,
+        &dir.path.join("missing.img"),
+    ]));
+    assert!(
+        !ok && stderr.contains("does not exist") && stderr.contains("touch"),
+        "{stderr}"
+    );
 
     let (ok, _, stderr) = output(&mut appliance(&[&"flash", &image, &dir.path]));
     assert!(!ok && stderr.contains("is a directory"), "{stderr}");
@@ -96,7 +143,10 @@ fn refusals_leave_the_target_alone_and_say_what_to_do() {
     let precious = dir.path.join("precious.img");
     fs::write(&precious, b"do not overwrite").unwrap();
     let (ok, _, stderr) = output(&mut appliance(&[&"flash", &image, &precious]));
-    assert!(!ok && stderr.contains("without confirmation") && stderr.contains("--yes"), "{stderr}");
+    assert!(
+        !ok && stderr.contains("without confirmation") && stderr.contains("--yes"),
+        "{stderr}"
+    );
     assert_eq!(fs::read(&precious).unwrap(), b"do not overwrite");
     let (ok, _, stderr) = output(&mut appliance(&[&"flash", &image, &precious, &"--yes"]));
     assert!(ok, "{stderr}");
@@ -106,8 +156,13 @@ fn refusals_leave_the_target_alone_and_say_what_to_do() {
     let target = dir.path.join("t.img");
     fs::File::create(&target).unwrap();
     let bmap = dir.path.join("acme-1.raw.bmap");
-    let (ok, _, stderr) = output(&mut appliance(&[&"flash", &other, &target, &"--bmap", &bmap]));
-    assert!(!ok && stderr.contains("belongs to another image"), "{stderr}");
+    let (ok, _, stderr) = output(&mut appliance(&[
+        &"flash", &other, &target, &"--bmap", &bmap,
+    ]));
+    assert!(
+        !ok && stderr.contains("belongs to another image"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -118,16 +173,26 @@ fn refuses_a_mounted_loop_device() {
     let dir = ScratchDir::new("cli-mounted");
     let image = image_with_bmap(&dir.path);
     let backing = dir.path.join("device.img");
-    fs::File::create(&backing).unwrap().set_len(80 * MIB).unwrap();
+    fs::File::create(&backing)
+        .unwrap()
+        .set_len(80 * MIB)
+        .unwrap();
     run(Command::new("mkfs.ext4").args(["-q", "-F"]).arg(&backing));
     let device = LoopDevice::attach(&backing, false);
     let mounted = Mounted::mount(&device.path, &dir.path.join("mnt"));
     let (ok, _, stderr) = output(&mut appliance(&[&"flash", &image, &device.path, &"--yes"]));
-    assert!(!ok && stderr.contains("is mounted at") && stderr.contains(&mounted.mount_point.display().to_string()), "{stderr}");
+    assert!(
+        !ok && stderr.contains("is mounted at")
+            && stderr.contains(&mounted.mount_point.display().to_string()),
+        "{stderr}"
+    );
     drop(mounted);
     // Unmounted, without --yes and without a terminal: refused, naming the device and its size.
     let (ok, _, stderr) = output(&mut appliance(&[&"flash", &image, &device.path]));
-    assert!(!ok && stderr.contains("80.0 MiB") && stderr.contains("--yes"), "{stderr}");
+    assert!(
+        !ok && stderr.contains("80.0 MiB") && stderr.contains("--yes"),
+        "{stderr}"
+    );
 }
 
 /// A stand-in for `nix` that records its arguments, replays a recorded log on stderr and
@@ -146,7 +211,11 @@ fn fake_nix(dir: &Path, log: &str, out_path: &Path, exit_code: i32) -> std::path
 fn org_repo(dir: &Path) -> std::path::PathBuf {
     let repo = dir.join("repo");
     fs::create_dir_all(repo.join("hosts/acme")).unwrap();
-    fs::write(repo.join("hosts/acme/org.json"), r#"{"schemaVersion":1,"org":"acme","hosts":[{"name":"acme-1"},{"name":"acme-2"}]}"#).unwrap();
+    fs::write(
+        repo.join("hosts/acme/org.json"),
+        r#"{"schemaVersion":1,"org":"acme","hosts":[{"name":"acme-1"},{"name":"acme-2"}]}"#,
+    )
+    .unwrap();
     repo
 }
 
@@ -155,26 +224,75 @@ fn build_links_the_image_and_writes_sha256_and_bmap() {
     let dir = ScratchDir::new("cli-build");
     let store_output = dir.path.join("store-output");
     fs::create_dir_all(&store_output).unwrap();
-    build_image(&store_output, "sweetlies-acme-1.raw", 64 * MIB, MIB as usize);
-    let nix = fake_nix(&dir.path, include_str!("../crates/nixlog/tests/fixtures/nix-2.8-successful-build.jsonl"), &store_output, 0);
+    build_image(
+        &store_output,
+        "sweetlies-acme-1.raw",
+        64 * MIB,
+        MIB as usize,
+    );
+    let nix = fake_nix(
+        &dir.path,
+        include_str!("../crates/nixlog/tests/fixtures/nix-2.8-successful-build.jsonl"),
+        &store_output,
+        0,
+    );
     let repo = org_repo(&dir.path);
     let out = dir.path.join("images");
 
-    let (ok, stdout, stderr) = output(&mut appliance(&[&"build", &"acme", &"--host", &"acme-1", &"--repo", &repo, &"--out-dir", &out, &"--nix", &nix]));
+    let (ok, stdout, stderr) = output(&mut appliance(&[
+        &"build",
+        &"acme",
+        &"--host",
+        &"acme-1",
+        &"--repo",
+        &repo,
+        &"--out-dir",
+        &out,
+        &"--nix",
+        &nix,
+    ]));
     assert!(ok, "{stderr}");
     let link = out.join("acme-1.raw");
     assert_eq!(stdout.trim(), link.display().to_string());
-    assert_eq!(fs::read_link(&link).unwrap(), store_output.join("sweetlies-acme-1.raw"));
+    assert_eq!(
+        fs::read_link(&link).unwrap(),
+        store_output.join("sweetlies-acme-1.raw")
+    );
     let args = fs::read_to_string(dir.path.join("nix-args")).unwrap();
     let args: Vec<&str> = args.lines().collect();
-    assert_eq!(args, ["build", "--extra-experimental-features", "nix-command flakes", "--log-format", "internal-json", "-v", "--print-out-paths",
-        "--out-link", &out.join("acme-1.raw.result").display().to_string(),
-        &format!("{}#nixosConfigurations.acme-1.config.system.build.images.sweetlies", repo.display())]);
-    assert!(run(Command::new("sha256sum").arg("-c").arg("acme-1.raw.sha256").current_dir(&out)).contains("acme-1.raw: OK"));
+    assert_eq!(
+        args,
+        [
+            "build",
+            "--extra-experimental-features",
+            "nix-command flakes",
+            "--log-format",
+            "internal-json",
+            "-v",
+            "--print-out-paths",
+            "--out-link",
+            &out.join("acme-1.raw.result").display().to_string(),
+            &format!(
+                "{}#nixosConfigurations.acme-1.config.system.build.images.sweetlies",
+                repo.display()
+            )
+        ]
+    );
+    assert!(
+        run(Command::new("sha256sum")
+            .arg("-c")
+            .arg("acme-1.raw.sha256")
+            .current_dir(&out))
+        .contains("acme-1.raw: OK")
+    );
     // The block map is good enough for bmaptool, where it is installed.
     if Command::new("bmaptool").arg("--version").output().is_ok() {
         let copy = dir.path.join("copy.img");
-        run(Command::new("bmaptool").args(["copy", "--bmap"]).arg(out.join("acme-1.raw.bmap")).arg(&link).arg(&copy));
+        run(Command::new("bmaptool")
+            .args(["copy", "--bmap"])
+            .arg(out.join("acme-1.raw.bmap"))
+            .arg(&link)
+            .arg(&copy));
         assert!(run(Command::new("cmp").arg(&link).arg(&copy)).is_empty());
     }
 }
@@ -182,15 +300,49 @@ fn build_links_the_image_and_writes_sha256_and_bmap() {
 #[test]
 fn build_failure_names_the_command_the_derivation_and_its_last_log_lines() {
     let dir = ScratchDir::new("cli-build-fail");
-    let nix = fake_nix(&dir.path, include_str!("../crates/nixlog/tests/fixtures/nix-2.8-failing-build.jsonl"), &dir.path, 1);
+    let nix = fake_nix(
+        &dir.path,
+        include_str!("../crates/nixlog/tests/fixtures/nix-2.8-failing-build.jsonl"),
+        &dir.path,
+        1,
+    );
     let repo = org_repo(&dir.path);
-    let (ok, _, stderr) = output(&mut appliance(&[&"build", &"acme", &"--host", &"acme-1", &"--repo", &repo, &"--out-dir", &dir.path.join("images"), &"--nix", &nix]));
+    let (ok, _, stderr) = output(&mut appliance(&[
+        &"build",
+        &"acme",
+        &"--host",
+        &"acme-1",
+        &"--repo",
+        &repo,
+        &"--out-dir",
+        &dir.path.join("images"),
+        &"--nix",
+        &nix,
+    ]));
     assert!(!ok);
-    assert!(stderr.contains("building the image of acme-1 failed"), "{stderr}");
-    assert!(stderr.contains(&format!("`{} build --extra-experimental-features 'nix-command flakes'", nix.display())), "{stderr}");
+    assert!(
+        stderr.contains("building the image of acme-1 failed"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "`{} build --extra-experimental-features 'nix-command flakes'",
+            nix.display()
+        )),
+        "{stderr}"
+    );
     assert!(stderr.contains("builder for '/nix/store/g06y2sk1ribypc7p6apnh2smr2gr06xh-sweetlies-fail-demo.drv' failed with exit code 3"), "{stderr}");
-    assert!(stderr.contains("last log lines of sweetlies-fail-demo:") && stderr.contains("| cc: error: missing.c: No such file"), "{stderr}");
+    assert!(
+        stderr.contains("last log lines of sweetlies-fail-demo:")
+            && stderr.contains("| cc: error: missing.c: No such file"),
+        "{stderr}"
+    );
 
-    let (ok, _, stderr) = output(&mut appliance(&[&"build", &"acme", &"--host", &"acme-9", &"--repo", &repo, &"--nix", &nix]));
-    assert!(!ok && stderr.contains("no host acme-9") && stderr.contains("acme-1, acme-2"), "{stderr}");
+    let (ok, _, stderr) = output(&mut appliance(&[
+        &"build", &"acme", &"--host", &"acme-9", &"--repo", &repo, &"--nix", &nix,
+    ]));
+    assert!(
+        !ok && stderr.contains("no host acme-9") && stderr.contains("acme-1, acme-2"),
+        "{stderr}"
+    );
 }

@@ -18,12 +18,18 @@ pub enum ImageFormat {
 
 impl ImageFormat {
     fn extension(self) -> &'static str {
-        match self { Self::Raw => "raw", Self::Qcow2 => "qcow2" }
+        match self {
+            Self::Raw => "raw",
+            Self::Qcow2 => "qcow2",
+        }
     }
 
     /// The attribute of a host's NixOS configuration that builds this format (modules/image.nix).
     fn attribute(self) -> &'static str {
-        match self { Self::Raw => "config.system.build.images.sweetlies", Self::Qcow2 => "config.system.build.sweetliesImageQcow2" }
+        match self {
+            Self::Raw => "config.system.build.images.sweetlies",
+            Self::Qcow2 => "config.system.build.sweetliesImageQcow2",
+        }
     }
 }
 
@@ -49,10 +55,15 @@ pub struct BuildArgs {
 
 pub fn run(args: BuildArgs) -> Result<()> {
     let hosts = select_hosts(&args.repo, &args.org, args.host.as_deref())?;
-    std::fs::create_dir_all(&args.out_dir).with_context(|| format!("cannot create {}", args.out_dir.display()))?;
+    std::fs::create_dir_all(&args.out_dir)
+        .with_context(|| format!("cannot create {}", args.out_dir.display()))?;
     let out_dir = std::fs::canonicalize(&args.out_dir)?;
     for host in hosts {
-        let mut build = NixBuild::new(format!("{}#nixosConfigurations.{host}.{}", args.repo.display(), args.format.attribute()));
+        let mut build = NixBuild::new(format!(
+            "{}#nixosConfigurations.{host}.{}",
+            args.repo.display(),
+            args.format.attribute()
+        ));
         build.nix = args.nix.clone();
         build.out_link = Some(out_dir.join(format!("{host}.{}.result", args.format.extension())));
         let progress = BuildProgress::new(&host);
@@ -64,9 +75,18 @@ pub fn run(args: BuildArgs) -> Result<()> {
         replace_symlink(&image, &link)?;
         let artifacts = write_image_artifacts(&link, args.format == ImageFormat::Raw)?;
         println!("{}", link.display());
-        eprintln!("  sha256 {}  ({})", hex(&artifacts.sha256), artifacts.sha256_file.display());
+        eprintln!(
+            "  sha256 {}  ({})",
+            hex(&artifacts.sha256),
+            artifacts.sha256_file.display()
+        );
         if let Some((path, map)) = &artifacts.bmap {
-            eprintln!("  block map {} ({} of {} mapped)", path.display(), human_size(map.mapped_bytes()), human_size(map.image_size));
+            eprintln!(
+                "  block map {} ({} of {} mapped)",
+                path.display(),
+                human_size(map.mapped_bytes()),
+                human_size(map.image_size)
+            );
         }
     }
     Ok(())
@@ -74,24 +94,41 @@ pub fn run(args: BuildArgs) -> Result<()> {
 
 /// Host names from hosts/<org>/org.json (docs/org-spec.md), optionally just one.
 fn select_hosts(repo: &Path, org: &str, only: Option<&str>) -> Result<Vec<String>> {
-    let valid_label = !org.is_empty() && org.len() <= 63 && !org.starts_with('-') && !org.ends_with('-')
-        && org.chars().all(|character| character.is_ascii_lowercase() || character.is_ascii_digit() || character == '-');
+    let valid_label = !org.is_empty()
+        && org.len() <= 63
+        && !org.starts_with('-')
+        && !org.ends_with('-')
+        && org.chars().all(|character| {
+            character.is_ascii_lowercase() || character.is_ascii_digit() || character == '-'
+        });
     if !valid_label {
         bail!("org name {org:?} is not a DNS label ([a-z0-9-], 1-63 characters)");
     }
     let spec_path = repo.join("hosts").join(org).join("org.json");
-    let text = std::fs::read_to_string(&spec_path)
-        .with_context(|| format!("cannot read {}; create the org with `sweetlies-appliance new {org}`", spec_path.display()))?;
-    let spec: serde_json::Value = serde_json::from_str(&text).with_context(|| format!("{} is not valid JSON", spec_path.display()))?;
-    let hosts: Vec<String> = spec["hosts"].as_array().into_iter().flatten()
-        .filter_map(|host| host["name"].as_str().map(str::to_string)).collect();
+    let text = std::fs::read_to_string(&spec_path).with_context(|| {
+        format!(
+            "cannot read {}; create the org with `sweetlies-appliance new {org}`",
+            spec_path.display()
+        )
+    })?;
+    let spec: serde_json::Value = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not valid JSON", spec_path.display()))?;
+    let hosts: Vec<String> = spec["hosts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|host| host["name"].as_str().map(str::to_string))
+        .collect();
     if hosts.is_empty() {
         bail!("{} lists no hosts", spec_path.display());
     }
     match only {
         None => Ok(hosts),
         Some(host) if hosts.iter().any(|name| name == host) => Ok(vec![host.to_string()]),
-        Some(host) => bail!("org {org} has no host {host}; its hosts are {}", hosts.join(", ")),
+        Some(host) => bail!(
+            "org {org} has no host {host}; its hosts are {}",
+            hosts.join(", ")
+        ),
     }
 }
 
@@ -101,20 +138,32 @@ fn find_image(output: &Path, format: ImageFormat) -> Result<PathBuf> {
         return Ok(output.to_path_buf());
     }
     let wanted = format.extension();
-    let mut images: Vec<PathBuf> = std::fs::read_dir(output).with_context(|| format!("cannot list {}", output.display()))?
-        .flatten().map(|entry| entry.path())
-        .filter(|path| path.extension().is_some_and(|extension| extension == wanted))
+    let mut images: Vec<PathBuf> = std::fs::read_dir(output)
+        .with_context(|| format!("cannot list {}", output.display()))?
+        .flatten()
+        .map(|entry| entry.path())
+        .filter(|path| {
+            path.extension()
+                .is_some_and(|extension| extension == wanted)
+        })
         .collect();
     match images.len() {
         1 => Ok(images.remove(0)),
-        0 => bail!("the build output {} holds no .{wanted} image", output.display()),
-        _ => bail!("the build output {} holds several .{wanted} images: {images:?}", output.display()),
+        0 => bail!(
+            "the build output {} holds no .{wanted} image",
+            output.display()
+        ),
+        _ => bail!(
+            "the build output {} holds several .{wanted} images: {images:?}",
+            output.display()
+        ),
     }
 }
 
 fn replace_symlink(target: &Path, link: &Path) -> Result<()> {
     let temporary = with_suffix(link, &format!(".tmp{}", std::process::id()));
     let _ = std::fs::remove_file(&temporary);
-    std::os::unix::fs::symlink(target, &temporary).with_context(|| format!("cannot create {}", temporary.display()))?;
+    std::os::unix::fs::symlink(target, &temporary)
+        .with_context(|| format!("cannot create {}", temporary.display()))?;
     std::fs::rename(&temporary, link).with_context(|| format!("cannot replace {}", link.display()))
 }

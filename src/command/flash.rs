@@ -11,7 +11,7 @@ use std::sync::atomic::AtomicBool;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use sweetlies_flash::artifacts::with_suffix;
-use sweetlies_flash::bmap::{human_size, DEFAULT_BLOCK_SIZE};
+use sweetlies_flash::bmap::{DEFAULT_BLOCK_SIZE, human_size};
 use sweetlies_flash::seed::{config_dir, host_identity_path, load_host_identity};
 use sweetlies_flash::{BlockMap, FlashOptions, Target, TerminalProgress, flash};
 
@@ -45,40 +45,78 @@ pub fn run(args: FlashArgs) -> Result<()> {
     // Everything that can fail without touching the target is checked first.
     let identity = match (&args.org, &args.host) {
         (Some(org), Some(host)) => {
-            let dir = match &args.config_dir { Some(dir) => dir.clone(), None => config_dir()? };
+            let dir = match &args.config_dir {
+                Some(dir) => dir.clone(),
+                None => config_dir()?,
+            };
             Some(load_host_identity(&host_identity_path(&dir, org, host))?)
         }
         _ => None,
     };
-    let metadata = std::fs::metadata(&args.image).with_context(|| format!("cannot read image {}", args.image.display()))?;
+    let metadata = std::fs::metadata(&args.image)
+        .with_context(|| format!("cannot read image {}", args.image.display()))?;
     if !metadata.is_file() {
         bail!("image {} is not a file", args.image.display());
     }
     let converted = RawCopy::of_qcow2(&args.image)?;
-    let image = converted.as_ref().map_or(args.image.as_path(), |copy| copy.path.as_path());
+    let image = converted
+        .as_ref()
+        .map_or(args.image.as_path(), |copy| copy.path.as_path());
     let map = block_map(image, args.bmap.as_deref(), converted.is_none())?;
 
     let target = Target::inspect(&args.target)?;
     target.check_safe(image, map.image_size)?;
-    target.confirm(args.yes, std::io::stdin().is_terminal(), &mut std::io::stdin().lock(), &mut std::io::stderr())?;
+    target.confirm(
+        args.yes,
+        std::io::stdin().is_terminal(),
+        &mut std::io::stdin().lock(),
+        &mut std::io::stderr(),
+    )?;
 
     let interrupted = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register(signal, Arc::clone(&interrupted)).context("cannot install the Ctrl-C handler")?;
+        signal_hook::flag::register(signal, Arc::clone(&interrupted))
+            .context("cannot install the Ctrl-C handler")?;
     }
-    let options = FlashOptions { verify: !args.no_verify, interrupted, seed_identity: identity, ..FlashOptions::default() };
-    eprintln!("flashing {} ({} of {} mapped) to {}", args.image.display(), human_size(map.mapped_bytes()), human_size(map.image_size), target.describe());
+    let options = FlashOptions {
+        verify: !args.no_verify,
+        interrupted,
+        seed_identity: identity,
+        ..FlashOptions::default()
+    };
+    eprintln!(
+        "flashing {} ({} of {} mapped) to {}",
+        args.image.display(),
+        human_size(map.mapped_bytes()),
+        human_size(map.image_size),
+        target.describe()
+    );
     let report = flash(image, &map, &target, &options, &TerminalProgress::default())?;
 
     let rate = |bytes: u64, seconds: f64| human_size((bytes as f64 / seconds.max(1e-3)) as u64);
-    eprintln!("wrote {} in {:.1}s ({}/s)", human_size(report.written_bytes), report.write_time.as_secs_f64(), rate(report.written_bytes, report.write_time.as_secs_f64()));
+    eprintln!(
+        "wrote {} in {:.1}s ({}/s)",
+        human_size(report.written_bytes),
+        report.write_time.as_secs_f64(),
+        rate(report.written_bytes, report.write_time.as_secs_f64())
+    );
     match report.verify_time {
-        Some(time) => eprintln!("verified every mapped range in {:.1}s{}", time.as_secs_f64(),
-            if report.verified_with_direct_io { " (O_DIRECT)" } else { " (page cache dropped; the filesystem has no O_DIRECT)" }),
+        Some(time) => eprintln!(
+            "verified every mapped range in {:.1}s{}",
+            time.as_secs_f64(),
+            if report.verified_with_direct_io {
+                " (O_DIRECT)"
+            } else {
+                " (page cache dropped; the filesystem has no O_DIRECT)"
+            }
+        ),
         None => eprintln!("not verified (--no-verify)"),
     }
     if let (Some(seed), Some(host)) = (&report.seed, &args.host) {
-        eprintln!("wrote {host}'s identity to the seed partition ({}); it is imported and wiped at first boot", seed.partition);
+        eprintln!(
+            "wrote {host}'s identity to the seed partition ({}); it is imported and wiped at first boot",
+            seed.partition
+        );
     }
     println!("{}: done", args.target.display());
     Ok(())
@@ -87,19 +125,28 @@ pub fn run(args: FlashArgs) -> Result<()> {
 /// The map from --bmap, IMAGE.bmap, or the image's holes.
 fn block_map(image: &Path, explicit: Option<&Path>, look_next_to_image: bool) -> Result<BlockMap> {
     let next_to_image = with_suffix(image, ".bmap");
-    let path = explicit.map(Path::to_path_buf).or_else(|| (look_next_to_image && next_to_image.exists()).then_some(next_to_image));
+    let path = explicit
+        .map(Path::to_path_buf)
+        .or_else(|| (look_next_to_image && next_to_image.exists()).then_some(next_to_image));
     let image_size = std::fs::metadata(image)?.len();
     match path {
         Some(path) => {
             let map = BlockMap::read(&path)?;
             if map.image_size != image_size {
-                bail!("block map {} describes a {}-byte image but {} has {} bytes: it belongs to another image", path.display(), map.image_size, image.display(), image_size);
+                bail!(
+                    "block map {} describes a {}-byte image but {} has {} bytes: it belongs to another image",
+                    path.display(),
+                    map.image_size,
+                    image.display(),
+                    image_size
+                );
             }
             Ok(map)
         }
         None => {
             let file = std::fs::File::open(image)?;
-            BlockMap::from_data_ranges(&file, DEFAULT_BLOCK_SIZE).with_context(|| format!("cannot find the data regions of {}", image.display()))
+            BlockMap::from_data_ranges(&file, DEFAULT_BLOCK_SIZE)
+                .with_context(|| format!("cannot find the data regions of {}", image.display()))
         }
     }
 }
@@ -112,16 +159,26 @@ struct RawCopy {
 impl RawCopy {
     fn of_qcow2(image: &Path) -> Result<Option<Self>> {
         let mut magic = [0u8; 4];
-        let is_qcow2 = std::fs::File::open(image).and_then(|file| std::os::unix::fs::FileExt::read_exact_at(&file, &mut magic, 0)).is_ok() && magic == *b"QFI\xfb";
+        let is_qcow2 = std::fs::File::open(image)
+            .and_then(|file| std::os::unix::fs::FileExt::read_exact_at(&file, &mut magic, 0))
+            .is_ok()
+            && magic == *b"QFI\xfb";
         if !is_qcow2 {
             return Ok(None);
         }
         let path = std::env::temp_dir().join(format!("sweetlies-flash-{}.raw", std::process::id()));
         let copy = Self { path };
-        let status = Command::new("qemu-img").args(["convert", "-f", "qcow2", "-O", "raw"]).arg(image).arg(&copy.path).status()
+        let status = Command::new("qemu-img")
+            .args(["convert", "-f", "qcow2", "-O", "raw"])
+            .arg(image)
+            .arg(&copy.path)
+            .status()
             .context("cannot run qemu-img to read the qcow2 image; install qemu-utils")?;
         if !status.success() {
-            bail!("qemu-img could not convert {} to raw ({status})", image.display());
+            bail!(
+                "qemu-img could not convert {} to raw ({status})",
+                image.display()
+            );
         }
         Ok(Some(copy))
     }

@@ -31,9 +31,15 @@ pub struct Artifacts {
 /// `<link>.sha256` and, when `raw`, `<link>.bmap`.
 pub fn write_image_artifacts(link: &Path, raw: bool) -> Result<Artifacts, ArtifactError> {
     let sha256 = sha256_file(link)?;
-    let name = link.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = link
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let sha256_file = with_suffix(link, ".sha256");
-    write_atomically(&sha256_file, format!("{}  {name}\n", bmap::hex(&sha256)).as_bytes())?;
+    write_atomically(
+        &sha256_file,
+        format!("{}  {name}\n", bmap::hex(&sha256)).as_bytes(),
+    )?;
     let bmap = if raw {
         let map = BlockMap::from_image(link)?;
         let path = with_suffix(link, ".bmap");
@@ -42,11 +48,18 @@ pub fn write_image_artifacts(link: &Path, raw: bool) -> Result<Artifacts, Artifa
     } else {
         None
     };
-    Ok(Artifacts { sha256, sha256_file, bmap })
+    Ok(Artifacts {
+        sha256,
+        sha256_file,
+        bmap,
+    })
 }
 
 pub fn sha256_file(path: &Path) -> Result<[u8; 32], ArtifactError> {
-    let hash_err = |source| ArtifactError::Hash { path: path.display().to_string(), cause: source };
+    let hash_err = |source| ArtifactError::Hash {
+        path: path.display().to_string(),
+        cause: source,
+    };
     let mut file = File::open(path).map_err(hash_err)?;
     let mut hasher = Sha256::new();
     let mut buffer = vec![0u8; 4 << 20];
@@ -67,7 +80,10 @@ pub fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
 }
 
 pub fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), ArtifactError> {
-    let write_err = |source| ArtifactError::Write { path: path.display().to_string(), cause: source };
+    let write_err = |source| ArtifactError::Write {
+        path: path.display().to_string(),
+        cause: source,
+    };
     let temporary = with_suffix(path, &format!(".tmp{}", std::process::id()));
     let result = (|| {
         let mut file = File::create(&temporary)?;

@@ -6,16 +6,16 @@ use std::fmt;
 use std::fs::File;
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::Path;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
-use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
 use crate::bmap::{self, BlockMap};
-use crate::io::{self as flash_io, AlignedBuffer, ALIGNMENT};
+use crate::io::{self as flash_io, ALIGNMENT, AlignedBuffer};
 use crate::progress::ProgressSink;
 use crate::seed::{self, SeedError, SeedReport};
 use crate::target::{Target, TargetError, TargetKind};
@@ -37,13 +37,24 @@ pub enum FlashError {
     Io { what: String, cause: std::io::Error },
     #[error("interrupted")]
     Interrupted,
-    #[error("read-back of bytes {start}..{end} (blocks {first_block}-{last_block}) does not match: {detail}")]
-    Mismatch { start: u64, end: u64, first_block: u64, last_block: u64, detail: String },
+    #[error(
+        "read-back of bytes {start}..{end} (blocks {first_block}-{last_block}) does not match: {detail}"
+    )]
+    Mismatch {
+        start: u64,
+        end: u64,
+        first_block: u64,
+        last_block: u64,
+        detail: String,
+    },
 }
 
 fn io_error(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> FlashError {
     let what = what.into();
-    move |source| FlashError::Io { what, cause: source }
+    move |source| FlashError::Io {
+        what,
+        cause: source,
+    }
 }
 
 /// What the target holds when flashing stops; every failure names it.
@@ -90,7 +101,12 @@ pub struct FlashOptions {
 
 impl Default for FlashOptions {
     fn default() -> Self {
-        Self { verify: true, sync_interval: 256 << 20, interrupted: Arc::new(AtomicBool::new(false)), seed_identity: None }
+        Self {
+            verify: true,
+            sync_interval: 256 << 20,
+            interrupted: Arc::new(AtomicBool::new(false)),
+            seed_identity: None,
+        }
     }
 }
 
@@ -110,32 +126,82 @@ pub struct FlashReport {
 
 /// Flashes `image` (mapped by `map`) onto `target`, which the caller has inspected, checked
 /// and confirmed. On failure the error says what state the target is in.
-pub fn flash(image: &Path, map: &BlockMap, target: &Target, options: &FlashOptions, progress: &dyn ProgressSink) -> Result<FlashReport, Failure> {
-    let fail = |state| { let target = target.path.display().to_string(); move |error: FlashError| Failure { target, state, error } };
-    let source = File::open(image).map_err(io_error(format!("cannot open image {}", image.display()))).map_err(fail(TargetState::Untouched))?;
+pub fn flash(
+    image: &Path,
+    map: &BlockMap,
+    target: &Target,
+    options: &FlashOptions,
+    progress: &dyn ProgressSink,
+) -> Result<FlashReport, Failure> {
+    let fail = |state| {
+        let target = target.path.display().to_string();
+        move |error: FlashError| Failure {
+            target,
+            state,
+            error,
+        }
+    };
+    let source = File::open(image)
+        .map_err(io_error(format!("cannot open image {}", image.display())))
+        .map_err(fail(TargetState::Untouched))?;
     let output = open_target(target, map.image_size).map_err(fail(TargetState::Untouched))?;
 
     let started = Instant::now();
-    let computed = write_ranges(&source, &output, map, options, progress).map_err(fail(TargetState::PartiallyWritten))?;
+    let computed = write_ranges(&source, &output, map, options, progress)
+        .map_err(fail(TargetState::PartiallyWritten))?;
     let write_time = started.elapsed();
 
-    let mut report = FlashReport { written_bytes: map.mapped_bytes(), write_time, verify_time: None, verified_with_direct_io: false, seed: None, partition_rescan_error: None };
+    let mut report = FlashReport {
+        written_bytes: map.mapped_bytes(),
+        write_time,
+        verify_time: None,
+        verified_with_direct_io: false,
+        seed: None,
+        partition_rescan_error: None,
+    };
     if options.verify {
         let started = Instant::now();
-        let expected = if map.has_checksums() { map.clone() } else { with_sums(map, &computed) };
-        report.verified_with_direct_io = verify_target(&target.path, image, &expected, &options.interrupted, progress).map_err(|error| {
-            let state = if matches!(error, FlashError::Mismatch { .. }) { TargetState::Corrupt } else { TargetState::WrittenNotVerified };
+        let expected = if map.has_checksums() {
+            map.clone()
+        } else {
+            with_sums(map, &computed)
+        };
+        report.verified_with_direct_io = verify_target(
+            &target.path,
+            image,
+            &expected,
+            &options.interrupted,
+            progress,
+        )
+        .map_err(|error| {
+            let state = if matches!(error, FlashError::Mismatch { .. }) {
+                TargetState::Corrupt
+            } else {
+                TargetState::WrittenNotVerified
+            };
             fail(state)(error)
         })?;
         report.verify_time = Some(started.elapsed());
     }
     if let Some(identity) = &options.seed_identity {
-        let state = if options.verify { TargetState::VerifiedWithoutSeed } else { TargetState::WrittenNotVerified };
-        flash_io::set_direct(&output, false).map_err(io_error("cannot switch the target back to buffered I/O")).map_err(fail(state))?;
-        report.seed = Some(seed::write_identity(&output, identity).map_err(FlashError::from).map_err(fail(state))?);
+        let state = if options.verify {
+            TargetState::VerifiedWithoutSeed
+        } else {
+            TargetState::WrittenNotVerified
+        };
+        flash_io::set_direct(&output, false)
+            .map_err(io_error("cannot switch the target back to buffered I/O"))
+            .map_err(fail(state))?;
+        report.seed = Some(
+            seed::write_identity(&output, identity)
+                .map_err(FlashError::from)
+                .map_err(fail(state))?,
+        );
     }
     if matches!(target.kind, TargetKind::BlockDevice(_)) {
-        report.partition_rescan_error = flash_io::reread_partition_table(&output).err().map(|error| error.to_string());
+        report.partition_rescan_error = flash_io::reread_partition_table(&output)
+            .err()
+            .map(|error| error.to_string());
     }
     Ok(report)
 }
@@ -154,7 +220,8 @@ fn open_target(target: &Target, image_size: u64) -> Result<File, FlashError> {
         _ => FlashError::Io { what: format!("cannot open target {shown} for writing"), cause: error },
     })?;
     if matches!(target.kind, TargetKind::File) {
-        file.set_len(image_size).map_err(io_error(format!("cannot size {shown} to the image")))?;
+        file.set_len(image_size)
+            .map_err(io_error(format!("cannot size {shown} to the image")))?;
     }
     Ok(file)
 }
@@ -167,7 +234,13 @@ struct Chunk {
 
 /// Writes every mapped range; returns the sha256 of each range as read from the image when
 /// the map carries none (so that read-back has something to compare with).
-fn write_ranges(source: &File, output: &File, map: &BlockMap, options: &FlashOptions, progress: &dyn ProgressSink) -> Result<Vec<[u8; 32]>, FlashError> {
+fn write_ranges(
+    source: &File,
+    output: &File,
+    map: &BlockMap,
+    options: &FlashOptions,
+    progress: &dyn ProgressSink,
+) -> Result<Vec<[u8; 32]>, FlashError> {
     flash_io::advise_sequential(source);
     // Direct writes skip the page cache, so no dirty backlog builds up; filesystems without
     // O_DIRECT (tmpfs) get buffered writes.
@@ -178,7 +251,9 @@ fn write_ranges(source: &File, output: &File, map: &BlockMap, options: &FlashOpt
         let (filled_tx, filled_rx) = mpsc::sync_channel::<Chunk>(PIPELINE_DEPTH);
         let (free_tx, free_rx) = mpsc::channel::<AlignedBuffer>();
         for _ in 0..PIPELINE_DEPTH + 2 {
-            free_tx.send(AlignedBuffer::new(CHUNK)).expect("receiver alive");
+            free_tx
+                .send(AlignedBuffer::new(CHUNK))
+                .expect("receiver alive");
         }
         let reader = scope.spawn(move || -> Result<Vec<[u8; 32]>, FlashError> {
             let mut sums = Vec::new();
@@ -190,14 +265,24 @@ fn write_ranges(source: &File, output: &File, map: &BlockMap, options: &FlashOpt
                     if options.interrupted.load(Ordering::Relaxed) {
                         return Err(FlashError::Interrupted);
                     }
-                    let Ok(mut buffer) = free_rx.recv() else { return Ok(sums) };
+                    let Ok(mut buffer) = free_rx.recv() else {
+                        return Ok(sums);
+                    };
                     let length = (bytes.end - offset).min(CHUNK as u64) as usize;
-                    source.read_exact_at(&mut buffer.as_mut_slice()[..length], offset)
+                    source
+                        .read_exact_at(&mut buffer.as_mut_slice()[..length], offset)
                         .map_err(io_error(format!("cannot read the image at byte {offset}")))?;
                     if hash_while_reading {
                         hasher.update(&buffer.as_slice()[..length]);
                     }
-                    if filled_tx.send(Chunk { offset, length, buffer }).is_err() {
+                    if filled_tx
+                        .send(Chunk {
+                            offset,
+                            length,
+                            buffer,
+                        })
+                        .is_err()
+                    {
                         return Ok(sums);
                     }
                     offset += length as u64;
@@ -216,7 +301,9 @@ fn write_ranges(source: &File, output: &File, map: &BlockMap, options: &FlashOpt
                 since_sync += chunk.length as u64;
                 progress.advance(chunk.length as u64);
                 if since_sync >= options.sync_interval {
-                    output.sync_data().map_err(io_error("cannot sync the target"))?;
+                    output
+                        .sync_data()
+                        .map_err(io_error("cannot sync the target"))?;
                     since_sync = 0;
                 }
                 let _ = free_tx.send(chunk.buffer);
@@ -231,7 +318,9 @@ fn write_ranges(source: &File, output: &File, map: &BlockMap, options: &FlashOpt
     });
     progress.end();
     let sums = result?;
-    output.sync_all().map_err(io_error("cannot sync the target"))?;
+    output
+        .sync_all()
+        .map_err(io_error("cannot sync the target"))?;
     Ok(sums)
 }
 
@@ -239,16 +328,24 @@ fn write_ranges(source: &File, output: &File, map: &BlockMap, options: &FlashOpt
 /// mid-sector, and its tail goes through the page cache.
 fn write_chunk(output: &File, chunk: &Chunk, direct: bool) -> Result<(), FlashError> {
     let data = &chunk.buffer.as_slice()[..chunk.length];
-    let aligned = if direct { chunk.length / ALIGNMENT * ALIGNMENT } else { 0 };
+    let aligned = if direct {
+        chunk.length / ALIGNMENT * ALIGNMENT
+    } else {
+        0
+    };
     let what = || format!("cannot write the target at byte {}", chunk.offset);
     if aligned > 0 {
-        output.write_all_at(&data[..aligned], chunk.offset).map_err(io_error(what()))?;
+        output
+            .write_all_at(&data[..aligned], chunk.offset)
+            .map_err(io_error(what()))?;
     }
     if aligned < chunk.length {
         if direct {
             flash_io::set_direct(output, false).map_err(io_error(what()))?;
         }
-        output.write_all_at(&data[aligned..], chunk.offset + aligned as u64).map_err(io_error(what()))?;
+        output
+            .write_all_at(&data[aligned..], chunk.offset + aligned as u64)
+            .map_err(io_error(what()))?;
         if direct {
             flash_io::set_direct(output, true).map_err(io_error(what()))?;
         }
@@ -268,16 +365,31 @@ fn with_sums(map: &BlockMap, sums: &[[u8; 32]]) -> BlockMap {
 /// dropped cache where the filesystem has no O_DIRECT), and compares it with the map's sha256
 /// sums. On a mismatch, finds the first differing byte against `image`. Returns whether
 /// O_DIRECT was used.
-pub fn verify_target(target: &Path, image: &Path, map: &BlockMap, interrupted: &AtomicBool, progress: &dyn ProgressSink) -> Result<bool, FlashError> {
+pub fn verify_target(
+    target: &Path,
+    image: &Path,
+    map: &BlockMap,
+    interrupted: &AtomicBool,
+    progress: &dyn ProgressSink,
+) -> Result<bool, FlashError> {
     let shown = target.display().to_string();
-    let (input, direct) = match File::options().read(true).custom_flags(libc::O_DIRECT).open(target) {
+    let (input, direct) = match File::options()
+        .read(true)
+        .custom_flags(libc::O_DIRECT)
+        .open(target)
+    {
         Ok(file) => (file, true),
         Err(error) if error.raw_os_error() == Some(libc::EINVAL) => {
-            let file = File::open(target).map_err(io_error(format!("cannot open {shown} for read-back")))?;
+            let file = File::open(target)
+                .map_err(io_error(format!("cannot open {shown} for read-back")))?;
             flash_io::drop_cache(&file);
             (file, false)
         }
-        Err(error) => return Err(io_error(format!("cannot open {shown} for read-back"))(error)),
+        Err(error) => {
+            return Err(io_error(format!("cannot open {shown} for read-back"))(
+                error,
+            ));
+        }
     };
     progress.begin("verifying", map.mapped_bytes());
     // Ranges are independent: a few workers each read a whole range and hash it, which keeps
@@ -285,41 +397,60 @@ pub fn verify_target(target: &Path, image: &Path, map: &BlockMap, interrupted: &
     let next_range = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
     let outcome = thread::scope(|scope| {
-        let workers: Vec<_> = (0..VERIFY_WORKERS).map(|_| scope.spawn(|| -> Result<(), FlashError> {
-            let mut buffer = AlignedBuffer::new(CHUNK);
-            loop {
-                let index = next_range.fetch_add(1, Ordering::Relaxed);
-                let Some(range) = map.ranges.get(index) else { return Ok(()) };
-                let bytes = map.byte_range(range);
-                let mut hasher = Sha256::new();
-                let mut offset = bytes.start;
-                while offset < bytes.end {
-                    if interrupted.load(Ordering::Relaxed) {
-                        return Err(FlashError::Interrupted);
+        let workers: Vec<_> = (0..VERIFY_WORKERS)
+            .map(|_| {
+                scope.spawn(|| -> Result<(), FlashError> {
+                    let mut buffer = AlignedBuffer::new(CHUNK);
+                    loop {
+                        let index = next_range.fetch_add(1, Ordering::Relaxed);
+                        let Some(range) = map.ranges.get(index) else {
+                            return Ok(());
+                        };
+                        let bytes = map.byte_range(range);
+                        let mut hasher = Sha256::new();
+                        let mut offset = bytes.start;
+                        while offset < bytes.end {
+                            if interrupted.load(Ordering::Relaxed) {
+                                return Err(FlashError::Interrupted);
+                            }
+                            if failed.load(Ordering::Relaxed) {
+                                return Ok(());
+                            }
+                            let length = (bytes.end - offset).min(CHUNK as u64) as usize;
+                            read_aligned(&input, &mut buffer, offset, length).map_err(io_error(
+                                format!("cannot read {shown} back at byte {offset}"),
+                            ))?;
+                            hasher.update(&buffer.as_slice()[..length]);
+                            progress.advance(length as u64);
+                            offset += length as u64;
+                        }
+                        let sum: [u8; 32] = hasher.finalize().into();
+                        if Some(sum) != range.sha256 {
+                            failed.store(true, Ordering::Relaxed);
+                            let detail = first_difference(image, &input, bytes.clone());
+                            return Err(FlashError::Mismatch {
+                                start: bytes.start,
+                                end: bytes.end,
+                                first_block: range.first,
+                                last_block: range.last,
+                                detail,
+                            });
+                        }
                     }
-                    if failed.load(Ordering::Relaxed) {
-                        return Ok(());
-                    }
-                    let length = (bytes.end - offset).min(CHUNK as u64) as usize;
-                    read_aligned(&input, &mut buffer, offset, length)
-                        .map_err(io_error(format!("cannot read {shown} back at byte {offset}")))?;
-                    hasher.update(&buffer.as_slice()[..length]);
-                    progress.advance(length as u64);
-                    offset += length as u64;
-                }
-                let sum: [u8; 32] = hasher.finalize().into();
-                if Some(sum) != range.sha256 {
-                    failed.store(true, Ordering::Relaxed);
-                    let detail = first_difference(image, &input, bytes.clone());
-                    return Err(FlashError::Mismatch { start: bytes.start, end: bytes.end, first_block: range.first, last_block: range.last, detail });
-                }
-            }
-        })).collect();
-        let results: Vec<_> = workers.into_iter().map(|worker| worker.join().expect("verify worker does not panic")).collect();
+                })
+            })
+            .collect();
+        let results: Vec<_> = workers
+            .into_iter()
+            .map(|worker| worker.join().expect("verify worker does not panic"))
+            .collect();
         // Report a mismatch before an I/O error or an interruption of another worker.
         let mut errors: Vec<FlashError> = results.into_iter().filter_map(Result::err).collect();
         errors.sort_by_key(|error| !matches!(error, FlashError::Mismatch { .. }));
-        match errors.into_iter().next() { Some(error) => Err(error), None => Ok(()) }
+        match errors.into_iter().next() {
+            Some(error) => Err(error),
+            None => Ok(()),
+        }
     });
     progress.end();
     outcome.map(|()| direct)
@@ -327,13 +458,23 @@ pub fn verify_target(target: &Path, image: &Path, map: &BlockMap, interrupted: &
 
 /// Reads `length` bytes at `offset` into `buffer`, rounding the request up to whole pages as
 /// O_DIRECT requires; the device or file may end inside that rounding.
-fn read_aligned(input: &File, buffer: &mut AlignedBuffer, offset: u64, length: usize) -> std::io::Result<()> {
+fn read_aligned(
+    input: &File,
+    buffer: &mut AlignedBuffer,
+    offset: u64,
+    length: usize,
+) -> std::io::Result<()> {
     let rounded = length.div_ceil(ALIGNMENT) * ALIGNMENT;
     let slice = &mut buffer.as_mut_slice()[..rounded];
     let mut done = 0;
     while done < length {
         match input.read_at(&mut slice[done..], offset + done as u64) {
-            Ok(0) => return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "the target ends before the image does")),
+            Ok(0) => {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "the target ends before the image does",
+                ));
+            }
             Ok(read) => done += read,
             Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
             Err(error) => return Err(error),
@@ -345,18 +486,32 @@ fn read_aligned(input: &File, buffer: &mut AlignedBuffer, offset: u64, length: u
 /// Names the first byte where target and image differ, or says that they agree (then the
 /// image itself does not match its block map).
 fn first_difference(image: &Path, target: &File, bytes: std::ops::Range<u64>) -> String {
-    let Ok(image) = File::open(image) else { return "the image could not be reopened to locate the difference".into() };
+    let Ok(image) = File::open(image) else {
+        return "the image could not be reopened to locate the difference".into();
+    };
     let mut expected = vec![0u8; 1 << 20];
     let mut actual = AlignedBuffer::new(1 << 20);
     let mut offset = bytes.start;
     while offset < bytes.end {
         let length = (bytes.end - offset).min(expected.len() as u64) as usize;
-        if image.read_exact_at(&mut expected[..length], offset).is_err() || read_aligned(target, &mut actual, offset, length).is_err() {
+        if image
+            .read_exact_at(&mut expected[..length], offset)
+            .is_err()
+            || read_aligned(target, &mut actual, offset, length).is_err()
+        {
             return format!("reading failed near byte {offset} while locating the difference");
         }
-        if let Some(position) = expected[..length].iter().zip(&actual.as_slice()[..length]).position(|(a, b)| a != b) {
+        if let Some(position) = expected[..length]
+            .iter()
+            .zip(&actual.as_slice()[..length])
+            .position(|(a, b)| a != b)
+        {
             let at = offset + position as u64;
-            return format!("first difference at byte {at}: image has {:#04x}, target has {:#04x}", expected[position], actual.as_slice()[position]);
+            return format!(
+                "first difference at byte {at}: image has {:#04x}, target has {:#04x}",
+                expected[position],
+                actual.as_slice()[position]
+            );
         }
         offset += length as u64;
     }

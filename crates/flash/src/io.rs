@@ -40,7 +40,8 @@ impl AlignedBuffer {
 
 impl Drop for AlignedBuffer {
     fn drop(&mut self) {
-        let layout = Layout::from_size_align(self.length, ALIGNMENT).expect("layout was valid at allocation");
+        let layout = Layout::from_size_align(self.length, ALIGNMENT)
+            .expect("layout was valid at allocation");
         // SAFETY: allocated in `new` with this very layout.
         unsafe { alloc::dealloc(self.pointer.as_ptr(), layout) }
     }
@@ -55,7 +56,11 @@ pub fn set_direct(file: &File, direct: bool) -> io::Result<()> {
     if flags < 0 {
         return Err(io::Error::last_os_error());
     }
-    let flags = if direct { flags | libc::O_DIRECT } else { flags & !libc::O_DIRECT };
+    let flags = if direct {
+        flags | libc::O_DIRECT
+    } else {
+        flags & !libc::O_DIRECT
+    };
     // SAFETY: as above.
     if unsafe { libc::fcntl(fd, libc::F_SETFL, flags) } < 0 {
         return Err(io::Error::last_os_error());

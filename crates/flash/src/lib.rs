@@ -16,6 +16,8 @@ pub mod sparse;
 pub mod target;
 
 pub use bmap::BlockMap;
-pub use engine::{flash, verify_target, Failure, FlashError, FlashOptions, FlashReport, TargetState};
+pub use engine::{
+    Failure, FlashError, FlashOptions, FlashReport, TargetState, flash, verify_target,
+};
 pub use progress::{NoProgress, ProgressSink, TerminalProgress};
 pub use target::{Target, TargetError, TargetKind};

@@ -31,9 +31,11 @@ impl ProgressSink for TerminalProgress {
     fn begin(&self, phase: &str, total: u64) {
         let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
         bar.set_style(
-            ProgressStyle::with_template("{prefix:>9} [{bar:30}] {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta}")
-                .expect("template is valid")
-                .progress_chars("=> "),
+            ProgressStyle::with_template(
+                "{prefix:>9} [{bar:30}] {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta}",
+            )
+            .expect("template is valid")
+            .progress_chars("=> "),
         );
         bar.set_prefix(phase.to_string());
         *self.bar.lock().expect("progress lock") = Some(bar);

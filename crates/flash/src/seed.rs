@@ -15,15 +15,21 @@ const AGE_IDENTITY_PREFIX: &str = "AGE-SECRET-KEY-1";
 pub enum SeedError {
     #[error("the target has no GPT partition table, so it has no seed partition")]
     NoPartitionTable,
-    #[error("no partition named or labelled {SEED_LABEL} on the target (partitions: {0}); was the image built with modules/image.nix?")]
+    #[error(
+        "no partition named or labelled {SEED_LABEL} on the target (partitions: {0}); was the image built with modules/image.nix?"
+    )]
     NoSeedPartition(String),
     #[error("seed partition {partition} is not a FAT filesystem this tool can edit: {cause}")]
     NotFat { partition: u32, cause: io::Error },
     #[error("cannot write {IDENTITY_FILE} into seed partition {partition}: {cause}")]
     Write { partition: u32, cause: io::Error },
-    #[error("{IDENTITY_FILE} read back from seed partition {partition} differs from what was written")]
+    #[error(
+        "{IDENTITY_FILE} read back from seed partition {partition} differs from what was written"
+    )]
     ReadBack { partition: u32 },
-    #[error("cannot read the host identity {path}: {cause}; create it with `sweetlies-appliance new` or copy it from the admin's machine")]
+    #[error(
+        "cannot read the host identity {path}: {cause}; create it with `sweetlies-appliance new` or copy it from the admin's machine"
+    )]
     IdentityMissing { path: String, cause: io::Error },
     #[error("{0} is not an age identity (no line starting with {AGE_IDENTITY_PREFIX})")]
     NotAnIdentity(String),
@@ -49,7 +55,11 @@ pub struct GptPartition {
 
 /// `$SWEETLIES_CONFIG_DIR`, else `$XDG_CONFIG_HOME/sweetlies`, else `~/.config/sweetlies`.
 pub fn config_dir() -> Result<PathBuf, SeedError> {
-    let from_env = |name| std::env::var_os(name).filter(|value| !value.is_empty()).map(PathBuf::from);
+    let from_env = |name| {
+        std::env::var_os(name)
+            .filter(|value| !value.is_empty())
+            .map(PathBuf::from)
+    };
     from_env("SWEETLIES_CONFIG_DIR")
         .or_else(|| from_env("XDG_CONFIG_HOME").map(|dir| dir.join("sweetlies")))
         .or_else(|| from_env("HOME").map(|dir| dir.join(".config/sweetlies")))
@@ -58,14 +68,21 @@ pub fn config_dir() -> Result<PathBuf, SeedError> {
 
 /// `<config>/<org>/hosts/<host>.agekey`, the admin's copy of the host identity.
 pub fn host_identity_path(config_dir: &Path, org: &str, host: &str) -> PathBuf {
-    config_dir.join(org).join("hosts").join(format!("{host}.agekey"))
+    config_dir
+        .join(org)
+        .join("hosts")
+        .join(format!("{host}.agekey"))
 }
 
 /// Reads a host identity file, checking that it is one (the contents are never logged).
 pub fn load_host_identity(path: &Path) -> Result<Vec<u8>, SeedError> {
-    let bytes = std::fs::read(path)
-        .map_err(|source| SeedError::IdentityMissing { path: path.display().to_string(), cause: source })?;
-    let is_identity = String::from_utf8_lossy(&bytes).lines().any(|line| line.trim().starts_with(AGE_IDENTITY_PREFIX));
+    let bytes = std::fs::read(path).map_err(|source| SeedError::IdentityMissing {
+        path: path.display().to_string(),
+        cause: source,
+    })?;
+    let is_identity = String::from_utf8_lossy(&bytes)
+        .lines()
+        .any(|line| line.trim().starts_with(AGE_IDENTITY_PREFIX));
     if !is_identity {
         return Err(SeedError::NotAnIdentity(path.display().to_string()));
     }
@@ -86,18 +103,34 @@ pub fn read_gpt(disk: &File) -> Result<Vec<GptPartition>, SeedError> {
             continue;
         }
         let mut table = vec![0u8; (count as u64 * entry_size) as usize];
-        if disk.read_exact_at(&mut table, entries_lba * sector).is_err() {
+        if disk
+            .read_exact_at(&mut table, entries_lba * sector)
+            .is_err()
+        {
             continue;
         }
-        let partitions = table.chunks(entry_size as usize).enumerate().filter_map(|(index, entry)| {
-            if entry[..16].iter().all(|byte| *byte == 0) {
-                return None;
-            }
-            let first = u64::from_le_bytes(entry[32..40].try_into().expect("8 bytes"));
-            let last = u64::from_le_bytes(entry[40..48].try_into().expect("8 bytes"));
-            let name_units: Vec<u16> = entry[56..128].chunks(2).map(|pair| u16::from_le_bytes([pair[0], pair[1]])).take_while(|unit| *unit != 0).collect();
-            Some(GptPartition { number: index as u32 + 1, name: String::from_utf16_lossy(&name_units), offset: first * sector, size: (last + 1 - first) * sector })
-        }).collect();
+        let partitions = table
+            .chunks(entry_size as usize)
+            .enumerate()
+            .filter_map(|(index, entry)| {
+                if entry[..16].iter().all(|byte| *byte == 0) {
+                    return None;
+                }
+                let first = u64::from_le_bytes(entry[32..40].try_into().expect("8 bytes"));
+                let last = u64::from_le_bytes(entry[40..48].try_into().expect("8 bytes"));
+                let name_units: Vec<u16> = entry[56..128]
+                    .chunks(2)
+                    .map(|pair| u16::from_le_bytes([pair[0], pair[1]]))
+                    .take_while(|unit| *unit != 0)
+                    .collect();
+                Some(GptPartition {
+                    number: index as u32 + 1,
+                    name: String::from_utf16_lossy(&name_units),
+                    offset: first * sector,
+                    size: (last + 1 - first) * sector,
+                })
+            })
+            .collect();
         return Ok(partitions);
     }
     Err(SeedError::NoPartitionTable)
@@ -106,16 +139,27 @@ pub fn read_gpt(disk: &File) -> Result<Vec<GptPartition>, SeedError> {
 /// Finds the seed partition by GPT name, else by FAT volume label.
 pub fn find_seed_partition(disk: &File) -> Result<GptPartition, SeedError> {
     let partitions = read_gpt(disk)?;
-    if let Some(partition) = partitions.iter().find(|partition| partition.name == SEED_LABEL) {
+    if let Some(partition) = partitions
+        .iter()
+        .find(|partition| partition.name == SEED_LABEL)
+    {
         return Ok(partition.clone());
     }
     for partition in &partitions {
-        let Ok(filesystem) = fatfs::FileSystem::new(Region::new(disk, partition), fatfs::FsOptions::new()) else { continue };
+        let Ok(filesystem) =
+            fatfs::FileSystem::new(Region::new(disk, partition), fatfs::FsOptions::new())
+        else {
+            continue;
+        };
         if filesystem.volume_label().trim() == SEED_LABEL {
             return Ok(partition.clone());
         }
     }
-    let names = partitions.iter().map(|partition| format!("{}:{:?}", partition.number, partition.name)).collect::<Vec<_>>().join(", ");
+    let names = partitions
+        .iter()
+        .map(|partition| format!("{}:{:?}", partition.number, partition.name))
+        .collect::<Vec<_>>()
+        .join(", ");
     Err(SeedError::NoSeedPartition(names))
 }
 
@@ -124,12 +168,24 @@ pub fn find_seed_partition(disk: &File) -> Result<GptPartition, SeedError> {
 pub fn write_identity(disk: &File, identity: &[u8]) -> Result<SeedReport, SeedError> {
     let partition = find_seed_partition(disk)?;
     let number = partition.number;
-    let open = || fatfs::FileSystem::new(Region::new(disk, &partition), fatfs::FsOptions::new())
-        .map_err(|source| SeedError::NotFat { partition: number, cause: source });
-    let write_err = |source| SeedError::Write { partition: number, cause: source };
+    let open = || {
+        fatfs::FileSystem::new(Region::new(disk, &partition), fatfs::FsOptions::new()).map_err(
+            |source| SeedError::NotFat {
+                partition: number,
+                cause: source,
+            },
+        )
+    };
+    let write_err = |source| SeedError::Write {
+        partition: number,
+        cause: source,
+    };
     {
         let filesystem = open()?;
-        let mut file = filesystem.root_dir().create_file(IDENTITY_FILE).map_err(write_err)?;
+        let mut file = filesystem
+            .root_dir()
+            .create_file(IDENTITY_FILE)
+            .map_err(write_err)?;
         file.truncate().map_err(write_err)?;
         file.write_all(identity).map_err(write_err)?;
         file.flush().map_err(write_err)?;
@@ -139,11 +195,19 @@ pub fn write_identity(disk: &File, identity: &[u8]) -> Result<SeedReport, SeedEr
     disk.sync_all().map_err(write_err)?;
     let filesystem = open()?;
     let mut read_back = Vec::new();
-    filesystem.root_dir().open_file(IDENTITY_FILE).and_then(|mut file| file.read_to_end(&mut read_back)).map_err(write_err)?;
+    filesystem
+        .root_dir()
+        .open_file(IDENTITY_FILE)
+        .and_then(|mut file| file.read_to_end(&mut read_back))
+        .map_err(write_err)?;
     if read_back != identity {
         return Err(SeedError::ReadBack { partition: number });
     }
-    Ok(SeedReport { partition: number, offset: partition.offset, size: partition.size })
+    Ok(SeedReport {
+        partition: number,
+        offset: partition.offset,
+        size: partition.size,
+    })
 }
 
 /// A partition's byte range of the disk as a seekable stream, for the FAT library.
@@ -156,7 +220,12 @@ struct Region<'a> {
 
 impl<'a> Region<'a> {
     fn new(disk: &'a File, partition: &GptPartition) -> Self {
-        Self { disk, offset: partition.offset, size: partition.size, position: 0 }
+        Self {
+            disk,
+            offset: partition.offset,
+            size: partition.size,
+            position: 0,
+        }
     }
 
     fn available(&self, wanted: usize) -> usize {
@@ -167,7 +236,9 @@ impl<'a> Region<'a> {
 impl Read for Region<'_> {
     fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
         let length = self.available(buffer.len());
-        let read = self.disk.read_at(&mut buffer[..length], self.offset + self.position)?;
+        let read = self
+            .disk
+            .read_at(&mut buffer[..length], self.offset + self.position)?;
         self.position += read as u64;
         Ok(read)
     }
@@ -177,9 +248,14 @@ impl Write for Region<'_> {
     fn write(&mut self, buffer: &[u8]) -> io::Result<usize> {
         let length = self.available(buffer.len());
         if length == 0 && !buffer.is_empty() {
-            return Err(io::Error::new(io::ErrorKind::WriteZero, "write past the end of the seed partition"));
+            return Err(io::Error::new(
+                io::ErrorKind::WriteZero,
+                "write past the end of the seed partition",
+            ));
         }
-        let written = self.disk.write_at(&buffer[..length], self.offset + self.position)?;
+        let written = self
+            .disk
+            .write_at(&buffer[..length], self.offset + self.position)?;
         self.position += written as u64;
         Ok(written)
     }
@@ -197,8 +273,14 @@ impl Seek for Region<'_> {
             SeekFrom::End(delta) => self.size.checked_add_signed(delta),
         };
         match position {
-            Some(position) if position <= self.size => { self.position = position; Ok(position) }
-            _ => Err(io::Error::new(io::ErrorKind::InvalidInput, "seek outside the seed partition")),
+            Some(position) if position <= self.size => {
+                self.position = position;
+                Ok(position)
+            }
+            _ => Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "seek outside the seed partition",
+            )),
         }
     }
 }
@@ -209,7 +291,10 @@ mod tests {
 
     #[test]
     fn identity_path_follows_org_spec() {
-        assert_eq!(host_identity_path(Path::new("/c"), "acme", "acme-1"), PathBuf::from("/c/acme/hosts/acme-1.agekey"));
+        assert_eq!(
+            host_identity_path(Path::new("/c"), "acme", "acme-1"),
+            PathBuf::from("/c/acme/hosts/acme-1.agekey")
+        );
     }
 
     #[test]
@@ -217,9 +302,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("x.agekey");
         std::fs::write(&path, "not a key\n").unwrap();
-        assert!(matches!(load_host_identity(&path), Err(SeedError::NotAnIdentity(_))));
+        assert!(matches!(
+            load_host_identity(&path),
+            Err(SeedError::NotAnIdentity(_))
+        ));
         std::fs::write(&path, "# created: 2026-01-01\nAGE-SECRET-KEY-1QQQ\n").unwrap();
         assert!(load_host_identity(&path).is_ok());
-        assert!(matches!(load_host_identity(&dir.path().join("missing")), Err(SeedError::IdentityMissing { .. })));
+        assert!(matches!(
+            load_host_identity(&dir.path().join("missing")),
+            Err(SeedError::IdentityMissing { .. })
+        ));
     }
 }

@@ -31,7 +31,11 @@ pub fn data_ranges(file: &File) -> io::Result<Vec<Range<u64>>> {
 fn seek(fd: i32, offset: u64, whence: i32) -> io::Result<u64> {
     // SAFETY: lseek on a descriptor we borrow; it only moves the file offset.
     let result = unsafe { libc::lseek(fd, offset as libc::off_t, whence) };
-    if result < 0 { Err(io::Error::last_os_error()) } else { Ok(result as u64) }
+    if result < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(result as u64)
+    }
 }
 
 #[cfg(test)]
@@ -43,7 +47,13 @@ mod tests {
     fn finds_data_between_holes() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sparse.img");
-        let file = File::options().create(true).truncate(true).read(true).write(true).open(&path).unwrap();
+        let file = File::options()
+            .create(true)
+            .truncate(true)
+            .read(true)
+            .write(true)
+            .open(&path)
+            .unwrap();
         file.set_len(64 << 20).unwrap();
         file.write_all_at(&[7u8; 8192], 1 << 20).unwrap();
         file.write_all_at(&[9u8; 4096], 32 << 20).unwrap();

@@ -35,11 +35,17 @@ pub enum Field {
 
 impl Field {
     pub fn as_str(&self) -> Option<&str> {
-        match self { Self::String(text) => Some(text), Self::Int(_) => None }
+        match self {
+            Self::String(text) => Some(text),
+            Self::Int(_) => None,
+        }
     }
 
     pub fn as_int(&self) -> Option<u64> {
-        match self { Self::Int(value) => Some(*value), Self::String(_) => None }
+        match self {
+            Self::Int(value) => Some(*value),
+            Self::String(_) => None,
+        }
     }
 }
 
@@ -57,7 +63,9 @@ pub enum Event {
         #[serde(default)]
         parent: u64,
     },
-    Stop { id: u64 },
+    Stop {
+        id: u64,
+    },
     Result {
         id: u64,
         #[serde(rename = "type")]
@@ -119,28 +127,68 @@ mod tests {
 
     #[test]
     fn parses_each_action() {
-        let start = parse_line(r#"@nix {"action":"start","fields":["/nix/store/abc-hello-2.12.drv","",1,1],"id":7,"level":3,"parent":2,"text":"building '/nix/store/abc-hello-2.12.drv'","type":105}"#);
-        assert_eq!(start, Line::Event(Event::Start {
-            id: 7, activity: activity::BUILD, text: "building '/nix/store/abc-hello-2.12.drv'".into(),
-            fields: vec![Field::String("/nix/store/abc-hello-2.12.drv".into()), Field::String(String::new()), Field::Int(1), Field::Int(1)],
-            parent: 2,
-        }));
-        assert_eq!(parse_line(r#"@nix {"action":"stop","id":7}"#), Line::Event(Event::Stop { id: 7 }));
-        assert_eq!(parse_line(r#"@nix {"action":"result","fields":[3,10,1,0],"id":2,"type":105}"#),
-            Line::Event(Event::Result { id: 2, result: result::PROGRESS, fields: vec![Field::Int(3), Field::Int(10), Field::Int(1), Field::Int(0)] }));
-        assert_eq!(parse_line(r#"@nix {"action":"msg","level":0,"msg":"error: boom","raw_msg":"boom"}"#),
-            Line::Event(Event::Msg { level: 0, msg: "error: boom".into() }));
-        assert_eq!(parse_line(r#"@nix {"action":"setFuture","id":1}"#), Line::Event(Event::Unknown));
+        let start = parse_line(
+            r#"@nix {"action":"start","fields":["/nix/store/abc-hello-2.12.drv","",1,1],"id":7,"level":3,"parent":2,"text":"building '/nix/store/abc-hello-2.12.drv'","type":105}"#,
+        );
+        assert_eq!(
+            start,
+            Line::Event(Event::Start {
+                id: 7,
+                activity: activity::BUILD,
+                text: "building '/nix/store/abc-hello-2.12.drv'".into(),
+                fields: vec![
+                    Field::String("/nix/store/abc-hello-2.12.drv".into()),
+                    Field::String(String::new()),
+                    Field::Int(1),
+                    Field::Int(1)
+                ],
+                parent: 2,
+            })
+        );
+        assert_eq!(
+            parse_line(r#"@nix {"action":"stop","id":7}"#),
+            Line::Event(Event::Stop { id: 7 })
+        );
+        assert_eq!(
+            parse_line(r#"@nix {"action":"result","fields":[3,10,1,0],"id":2,"type":105}"#),
+            Line::Event(Event::Result {
+                id: 2,
+                result: result::PROGRESS,
+                fields: vec![Field::Int(3), Field::Int(10), Field::Int(1), Field::Int(0)]
+            })
+        );
+        assert_eq!(
+            parse_line(r#"@nix {"action":"msg","level":0,"msg":"error: boom","raw_msg":"boom"}"#),
+            Line::Event(Event::Msg {
+                level: 0,
+                msg: "error: boom".into()
+            })
+        );
+        assert_eq!(
+            parse_line(r#"@nix {"action":"setFuture","id":1}"#),
+            Line::Event(Event::Unknown)
+        );
     }
 
     #[test]
     fn plain_and_malformed_lines_are_kept() {
-        assert_eq!(parse_line("warning: Git tree is dirty\n"), Line::Plain("warning: Git tree is dirty".into()));
-        assert_eq!(parse_line("@nix {not json"), Line::Malformed("@nix {not json".into()));
+        assert_eq!(
+            parse_line("warning: Git tree is dirty\n"),
+            Line::Plain("warning: Git tree is dirty".into())
+        );
+        assert_eq!(
+            parse_line("@nix {not json"),
+            Line::Malformed("@nix {not json".into())
+        );
     }
 
     #[test]
     fn colour_codes_are_stripped() {
-        assert_eq!(strip_ansi("\u{1b}[31;1merror:\u{1b}[0m builder for '\u{1b}[35;1m/nix/store/x.drv\u{1b}[0m'"), "error: builder for '/nix/store/x.drv'");
+        assert_eq!(
+            strip_ansi(
+                "\u{1b}[31;1merror:\u{1b}[0m builder for '\u{1b}[35;1m/nix/store/x.drv\u{1b}[0m'"
+            ),
+            "error: builder for '/nix/store/x.drv'"
+        );
     }
 }

@@ -8,7 +8,7 @@ pub mod progress;
 pub mod run;
 pub mod state;
 
-pub use event::{parse_line, Event, Line};
+pub use event::{Event, Line, parse_line};
 pub use progress::BuildProgress;
-pub use run::{run_logged, shell_words, NixBuild, NixError};
+pub use run::{NixBuild, NixError, run_logged, shell_words};
 pub use state::BuildState;

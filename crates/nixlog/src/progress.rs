@@ -12,14 +12,19 @@ pub struct BuildProgress {
 impl BuildProgress {
     pub fn new(title: &str) -> Self {
         let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
-        bar.set_style(ProgressStyle::with_template("{spinner} {prefix} [{bar:20}] {pos}/{len} {wide_msg}").expect("template is valid").progress_chars("=> "));
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {prefix} [{bar:20}] {pos}/{len} {wide_msg}")
+                .expect("template is valid")
+                .progress_chars("=> "),
+        );
         bar.set_prefix(title.to_string());
         bar.enable_steady_tick(std::time::Duration::from_millis(200));
         Self { bar }
     }
 
     pub fn update(&self, state: &BuildState) {
-        self.bar.set_length(state.builds.expected.max(state.builds.done));
+        self.bar
+            .set_length(state.builds.expected.max(state.builds.done));
         self.bar.set_position(state.builds.done);
         self.bar.set_message(state.summary());
     }

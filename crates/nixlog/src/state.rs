@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
-use crate::event::{activity, result, strip_ansi, Event, Field, Line, LEVEL_ERROR};
+use crate::event::{Event, Field, LEVEL_ERROR, Line, activity, result, strip_ansi};
 
 /// Log lines kept per build and of plain output, for error reports.
 pub const TAIL_LINES: usize = 25;
@@ -49,21 +49,37 @@ pub struct BuildState {
 impl BuildState {
     pub fn apply(&mut self, line: Line) {
         match line {
-            Line::Plain(text) | Line::Malformed(text) => push_tail(&mut self.other_log, strip_ansi(&text)),
+            Line::Plain(text) | Line::Malformed(text) => {
+                push_tail(&mut self.other_log, strip_ansi(&text))
+            }
             Line::Event(event) => self.apply_event(event),
         }
     }
 
     fn apply_event(&mut self, event: Event) {
         match event {
-            Event::Start { id, activity: kind, fields, .. } => {
+            Event::Start {
+                id,
+                activity: kind,
+                fields,
+                ..
+            } => {
                 let subject = fields.first().and_then(Field::as_str).map(str::to_string);
                 if kind == activity::BUILD {
                     if let Some(derivation) = &subject {
                         self.running_builds.insert(id, derivation.clone());
                     }
                 }
-                self.activities.insert(id, Activity { kind, subject, running: true, bytes_done: 0, bytes_expected: 0 });
+                self.activities.insert(
+                    id,
+                    Activity {
+                        kind,
+                        subject,
+                        running: true,
+                        bytes_done: 0,
+                        bytes_expected: 0,
+                    },
+                );
             }
             Event::Stop { id } => {
                 self.running_builds.remove(&id);
@@ -71,7 +87,11 @@ impl BuildState {
                     activity.running = false;
                 }
             }
-            Event::Result { id, result: kind, fields } => self.apply_result(id, kind, &fields),
+            Event::Result {
+                id,
+                result: kind,
+                fields,
+            } => self.apply_result(id, kind, &fields),
             Event::Msg { level, msg } => {
                 let message = strip_ansi(&msg);
                 if level == LEVEL_ERROR {
@@ -86,20 +106,34 @@ impl BuildState {
 
     fn apply_result(&mut self, id: u64, kind: u64, fields: &[Field]) {
         let int = |index: usize| fields.get(index).and_then(Field::as_int).unwrap_or(0);
-        let Some(activity) = self.activities.get_mut(&id) else { return };
+        let Some(activity) = self.activities.get_mut(&id) else {
+            return;
+        };
         match kind {
             result::BUILD_LOG_LINE | result::POST_BUILD_LOG_LINE => {
-                if let (Some(derivation), Some(line)) = (&activity.subject, fields.first().and_then(Field::as_str)) {
-                    push_tail(self.build_logs.entry(derivation.clone()).or_default(), strip_ansi(line));
+                if let (Some(derivation), Some(line)) =
+                    (&activity.subject, fields.first().and_then(Field::as_str))
+                {
+                    push_tail(
+                        self.build_logs.entry(derivation.clone()).or_default(),
+                        strip_ansi(line),
+                    );
                 }
             }
             result::SET_PHASE => {
-                if let (Some(derivation), Some(phase)) = (&activity.subject, fields.first().and_then(Field::as_str)) {
+                if let (Some(derivation), Some(phase)) =
+                    (&activity.subject, fields.first().and_then(Field::as_str))
+                {
                     self.phases.insert(derivation.clone(), phase.to_string());
                 }
             }
             result::PROGRESS => {
-                let counts = Counts { done: int(0), expected: int(1), running: int(2), failed: int(3) };
+                let counts = Counts {
+                    done: int(0),
+                    expected: int(1),
+                    running: int(2),
+                    failed: int(3),
+                };
                 match activity.kind {
                     activity::BUILDS => self.builds = counts,
                     activity::COPY_PATHS => self.downloads = counts,
@@ -112,8 +146,12 @@ impl BuildState {
             }
             result::SET_EXPECTED => match int(0) {
                 activity::BUILD => self.builds.expected = self.builds.expected.max(int(1)),
-                activity::COPY_PATH => self.downloads.expected = self.downloads.expected.max(int(1)),
-                activity::FILE_TRANSFER => self.download_bytes_expected = self.download_bytes_expected.max(int(1)),
+                activity::COPY_PATH => {
+                    self.downloads.expected = self.downloads.expected.max(int(1))
+                }
+                activity::FILE_TRANSFER => {
+                    self.download_bytes_expected = self.download_bytes_expected.max(int(1))
+                }
                 _ => {}
             },
             _ => {}
@@ -122,17 +160,25 @@ impl BuildState {
 
     /// Bytes received so far over all file transfers.
     pub fn download_bytes_done(&self) -> u64 {
-        self.activities.values().filter(|activity| activity.kind == activity::FILE_TRANSFER).map(|activity| activity.bytes_done).sum()
+        self.activities
+            .values()
+            .filter(|activity| activity.kind == activity::FILE_TRANSFER)
+            .map(|activity| activity.bytes_done)
+            .sum()
     }
 
     /// Names (`hello-2.12`) of the derivations being built now, oldest first.
     pub fn current_builds(&self) -> Vec<String> {
-        self.running_builds.values().map(|derivation| derivation_name(derivation)).collect()
+        self.running_builds
+            .values()
+            .map(|derivation| derivation_name(derivation))
+            .collect()
     }
 
     /// Store paths being substituted now.
     pub fn current_downloads(&self) -> Vec<String> {
-        self.activities.values()
+        self.activities
+            .values()
             .filter(|activity| activity.running && activity.kind == activity::SUBSTITUTE)
             .filter_map(|activity| activity.subject.as_deref().map(derivation_name))
             .collect()
@@ -144,12 +190,23 @@ impl BuildState {
 
     /// A one-line summary for the progress display.
     pub fn summary(&self) -> String {
-        let mut parts = vec![format!("builds {}/{}", self.builds.done, self.builds.expected)];
+        let mut parts = vec![format!(
+            "builds {}/{}",
+            self.builds.done, self.builds.expected
+        )];
         if self.downloads.expected > 0 || self.download_bytes_expected > 0 {
-            parts.push(format!("downloads {}/{} ({} MiB)", self.downloads.done, self.downloads.expected, self.download_bytes_done() >> 20));
+            parts.push(format!(
+                "downloads {}/{} ({} MiB)",
+                self.downloads.done,
+                self.downloads.expected,
+                self.download_bytes_done() >> 20
+            ));
         }
         if let Some((_, derivation)) = self.running_builds.iter().next_back() {
-            let phase = self.phase_of(derivation).map(|phase| format!(" ({phase})")).unwrap_or_default();
+            let phase = self
+                .phase_of(derivation)
+                .map(|phase| format!(" ({phase})"))
+                .unwrap_or_default();
             parts.push(format!("building {}{phase}", derivation_name(derivation)));
         } else if let Some(path) = self.current_downloads().first() {
             parts.push(format!("fetching {path}"));
@@ -165,7 +222,8 @@ impl BuildState {
 
     /// The last log lines of the failed derivation, or of plain output if none is known.
     pub fn failure_log(&self) -> Vec<String> {
-        let lines = self.failed_derivation()
+        let lines = self
+            .failed_derivation()
             .and_then(|derivation| self.build_logs.get(&derivation))
             .unwrap_or(&self.other_log);
         lines.iter().cloned().collect()
@@ -184,7 +242,8 @@ fn find_derivation(text: &str) -> Option<String> {
     let rest = &text[start..];
     let end = rest.find(".drv")? + ".drv".len();
     let candidate = &rest[..end];
-    (!candidate.contains(char::is_whitespace) && !candidate.contains('\'')).then(|| candidate.to_string())
+    (!candidate.contains(char::is_whitespace) && !candidate.contains('\''))
+        .then(|| candidate.to_string())
 }
 
 /// `/nix/store/<hash>-hello-2.12.drv` → `hello-2.12`.
@@ -203,14 +262,24 @@ mod tests {
 
     #[test]
     fn derivation_names_drop_hash_and_suffix() {
-        assert_eq!(derivation_name("/nix/store/0123456789abcdfghijklmnpqrsvwxyz-hello-2.12.drv"), "hello-2.12");
+        assert_eq!(
+            derivation_name("/nix/store/0123456789abcdfghijklmnpqrsvwxyz-hello-2.12.drv"),
+            "hello-2.12"
+        );
         assert_eq!(derivation_name("short-name"), "short-name");
     }
 
     #[test]
     fn finds_the_derivation_in_error_messages() {
-        assert_eq!(find_derivation("error: builder for '/nix/store/abc-x.drv' failed with exit code 2;").as_deref(), Some("/nix/store/abc-x.drv"));
-        assert_eq!(find_derivation("error: Cannot build '/nix/store/abc-y.drv'.").as_deref(), Some("/nix/store/abc-y.drv"));
+        assert_eq!(
+            find_derivation("error: builder for '/nix/store/abc-x.drv' failed with exit code 2;")
+                .as_deref(),
+            Some("/nix/store/abc-x.drv")
+        );
+        assert_eq!(
+            find_derivation("error: Cannot build '/nix/store/abc-y.drv'.").as_deref(),
+            Some("/nix/store/abc-y.drv")
+        );
         assert_eq!(find_derivation("error: flake has no attribute"), None);
     }
 }

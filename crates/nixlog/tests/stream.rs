@@ -4,7 +4,7 @@
 
 use std::process::Command;
 
-use sweetlies_nixlog::{parse_line, run_logged, BuildState, NixError};
+use sweetlies_nixlog::{BuildState, NixError, parse_line, run_logged};
 
 fn fold(stream: &str) -> BuildState {
     let mut state = BuildState::default();
@@ -20,8 +20,21 @@ const FAILED_DRV: &str = "/nix/store/g06y2sk1ribypc7p6apnh2smr2gr06xh-sweetlies-
 fn recorded_failing_build_names_the_derivation_and_keeps_its_log() {
     let state = fold(include_str!("fixtures/nix-2.8-failing-build.jsonl"));
     assert_eq!(state.failed_derivation().as_deref(), Some(FAILED_DRV));
-    assert_eq!(state.errors, vec![format!("error: builder for '{FAILED_DRV}' failed with exit code 3")]);
-    assert_eq!(state.failure_log(), ["configuring", "step one", "step two", "cc: error: missing.c: No such file"]);
+    assert_eq!(
+        state.errors,
+        vec![format!(
+            "error: builder for '{FAILED_DRV}' failed with exit code 3"
+        )]
+    );
+    assert_eq!(
+        state.failure_log(),
+        [
+            "configuring",
+            "step one",
+            "step two",
+            "cc: error: missing.c: No such file"
+        ]
+    );
     assert_eq!(state.builds.failed, 1);
     assert!(state.current_builds().is_empty(), "the build stopped");
 }
@@ -56,23 +69,37 @@ fn constructed_stream_tracks_builds_downloads_and_the_current_derivation() {
         r#"@nix {"action":"msg","level":1,"msg":"\u001b[35;1mwarning:\u001b[0m something harmless"}"#.into(),
     ].join("\n");
     let state = fold(&stream);
-    assert_eq!((state.builds.done, state.builds.expected, state.builds.running), (0, 2, 1));
+    assert_eq!(
+        (
+            state.builds.done,
+            state.builds.expected,
+            state.builds.running
+        ),
+        (0, 2, 1)
+    );
     assert_eq!((state.downloads.done, state.downloads.expected), (1, 3));
     assert_eq!(state.download_bytes_done(), 2097152);
     assert_eq!(state.download_bytes_expected, 5000000);
     assert_eq!(state.current_builds(), ["hello-2.12"]);
     assert_eq!(state.current_downloads(), ["glibc-2.40"]);
-    assert_eq!(state.summary(), "builds 0/2 · downloads 1/3 (2 MiB) · building hello-2.12 (buildPhase)");
+    assert_eq!(
+        state.summary(),
+        "builds 0/2 · downloads 1/3 (2 MiB) · building hello-2.12 (buildPhase)"
+    );
     assert!(state.errors.is_empty(), "a warning is not an error");
 
     // The build then fails: the error names it and shows its log, not the plain lines.
-    let failed = format!("{stream}\n@nix {{\"action\":\"stop\",\"id\":6}}\n@nix {{\"action\":\"msg\",\"level\":0,\"msg\":\"error: builder for '{hello}' failed with exit code 2\"}}");
+    let failed = format!(
+        "{stream}\n@nix {{\"action\":\"stop\",\"id\":6}}\n@nix {{\"action\":\"msg\",\"level\":0,\"msg\":\"error: builder for '{hello}' failed with exit code 2\"}}"
+    );
     let state = fold(&failed);
     assert_eq!(state.failed_derivation().as_deref(), Some(hello));
     assert_eq!(state.failure_log(), ["gcc -c hello.c"]);
 
     // An evaluation error names no derivation: the plain output is what helps.
-    let state = fold("warning: Git tree is dirty\n@nix {\"action\":\"msg\",\"level\":0,\"msg\":\"error: flake has no attribute 'x'\"}");
+    let state = fold(
+        "warning: Git tree is dirty\n@nix {\"action\":\"msg\",\"level\":0,\"msg\":\"error: flake has no attribute 'x'\"}",
+    );
     assert_eq!(state.failed_derivation(), None);
     assert_eq!(state.failure_log(), ["warning: Git tree is dirty"]);
 }
@@ -85,22 +112,58 @@ fn real_failing_nix_build_reports_command_derivation_and_log() {
         // SAFETY: geteuid has no preconditions.
         && unsafe { libc_geteuid() } == 0;
     if !usable {
-        eprintln!("\n!!!!! SKIPPED real_failing_nix_build: needs `nix` and a writable /nix/store (root) !!!!!\n");
+        eprintln!(
+            "\n!!!!! SKIPPED real_failing_nix_build: needs `nix` and a writable /nix/store (root) !!!!!\n"
+        );
         return;
     }
     let expression = r#"derivation { name = "sweetlies-nixlog-test"; system = builtins.currentSystem; builder = "/bin/sh"; args = [ "-c" "echo first line; echo fatal: the test fails on purpose >&2; exit 4" ]; }"#;
     let mut command = Command::new("nix");
-    command.arg("build").args(["--extra-experimental-features", "nix-command flakes", "--log-format", "internal-json", "-v", "--no-link", "--impure"])
-        .args(["--option", "sandbox", "false", "--option", "substituters", ""])
+    command
+        .arg("build")
+        .args([
+            "--extra-experimental-features",
+            "nix-command flakes",
+            "--log-format",
+            "internal-json",
+            "-v",
+            "--no-link",
+            "--impure",
+        ])
+        .args([
+            "--option",
+            "sandbox",
+            "false",
+            "--option",
+            "substituters",
+            "",
+        ])
         .args(["--expr", expression]);
     let mut updates = 0;
     let error = run_logged(&mut command, &mut |_| updates += 1).unwrap_err();
-    let NixError::Failed { derivation, log, .. } = &error else { panic!("expected a build failure, got {error}") };
-    assert!(derivation.as_deref().is_some_and(|path| path.ends_with("-sweetlies-nixlog-test.drv")), "{error}");
+    let NixError::Failed {
+        derivation, log, ..
+    } = &error
+    else {
+        panic!("expected a build failure, got {error}")
+    };
+    assert!(
+        derivation
+            .as_deref()
+            .is_some_and(|path| path.ends_with("-sweetlies-nixlog-test.drv")),
+        "{error}"
+    );
     assert_eq!(log, &["first line", "fatal: the test fails on purpose"]);
     let message = error.to_string();
-    assert!(message.starts_with("`nix build --extra-experimental-features 'nix-command flakes'"), "{message}");
-    assert!(message.contains("failed with exit code 4") && message.contains("last log lines of sweetlies-nixlog-test:"), "{message}");
+    assert!(
+        message.starts_with("`nix build --extra-experimental-features 'nix-command flakes'"),
+        "{message}"
+    );
+    assert!(
+        message.contains("failed with exit code 4")
+            && message.contains("last log lines of sweetlies-nixlog-test:"),
+        "{message}"
+    );
     assert!(updates > 5, "progress observer saw {updates} updates");
 }
 

@@ -15,8 +15,15 @@ pub const SEED_SIZE: u64 = 8 * MIB;
 pub const ROOT_OFFSET: u64 = 9 * MIB;
 
 pub fn run(command: &mut Command) -> String {
-    let output = command.output().unwrap_or_else(|error| panic!("cannot run {command:?}: {error}"));
-    assert!(output.status.success(), "{command:?} failed: {}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    let output = command
+        .output()
+        .unwrap_or_else(|error| panic!("cannot run {command:?}: {error}"));
+    assert!(
+        output.status.success(),
+        "{command:?} failed: {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
@@ -34,19 +41,38 @@ pub fn build_image(dir: &Path, name: &str, size: u64, payload: usize) -> PathBuf
 
     let seed = dir.join(format!("{name}.seed"));
     fs::File::create(&seed).unwrap().set_len(SEED_SIZE).unwrap();
-    run(Command::new("mkfs.vfat").args(["-n", "SWEETSEED", "-i", "12345678"]).arg(&seed));
+    run(Command::new("mkfs.vfat")
+        .args(["-n", "SWEETSEED", "-i", "12345678"])
+        .arg(&seed));
 
     let content = dir.join(format!("{name}.content"));
     fs::create_dir_all(&content).unwrap();
     fs::write(content.join("payload.bin"), pseudo_random(payload, 7)).unwrap();
     fs::write(content.join("hello.txt"), "hello from the root partition\n").unwrap();
     let root = dir.join(format!("{name}.root"));
-    fs::File::create(&root).unwrap().set_len(size - ROOT_OFFSET - MIB).unwrap();
-    run(Command::new("mkfs.ext4").args(["-q", "-F", "-E", "root_owner=0:0", "-U", "11111111-2222-3333-4444-555555555555", "-d"]).arg(&content).arg(&root));
+    fs::File::create(&root)
+        .unwrap()
+        .set_len(size - ROOT_OFFSET - MIB)
+        .unwrap();
+    run(Command::new("mkfs.ext4")
+        .args([
+            "-q",
+            "-F",
+            "-E",
+            "root_owner=0:0",
+            "-U",
+            "11111111-2222-3333-4444-555555555555",
+            "-d",
+        ])
+        .arg(&content)
+        .arg(&root));
 
     for (part, offset) in [(&seed, SEED_OFFSET), (&root, ROOT_OFFSET)] {
-        run(Command::new("dd").arg(format!("if={}", part.display())).arg(format!("of={}", image.display()))
-            .args(["bs=1M", "conv=notrunc,sparse", "status=none"]).arg(format!("seek={}", offset / MIB)));
+        run(Command::new("dd")
+            .arg(format!("if={}", part.display()))
+            .arg(format!("of={}", image.display()))
+            .args(["bs=1M", "conv=notrunc,sparse", "status=none"])
+            .arg(format!("seek={}", offset / MIB)));
         fs::remove_file(part).unwrap();
     }
     fs::remove_dir_all(&content).unwrap();
@@ -92,7 +118,8 @@ impl ScratchDir {
     pub fn new(name: &str) -> Self {
         static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let unique = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let path = std::env::temp_dir().join(format!("sweetlies-{name}-{}-{unique}", std::process::id()));
+        let path =
+            std::env::temp_dir().join(format!("sweetlies-{name}-{}-{unique}", std::process::id()));
         fs::create_dir_all(&path).unwrap();
         Self { path }
     }
@@ -143,7 +170,9 @@ impl Mounted {
     pub fn mount(device: &Path, mount_point: &Path) -> Self {
         fs::create_dir_all(mount_point).unwrap();
         run(Command::new("mount").arg(device).arg(mount_point));
-        Self { mount_point: mount_point.to_path_buf() }
+        Self {
+            mount_point: mount_point.to_path_buf(),
+        }
     }
 }
 
