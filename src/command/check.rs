@@ -28,17 +28,18 @@ pub struct CheckArgs {
 
 pub fn run(args: CheckArgs) -> Result<()> {
     crate::names::validate_dns_label("org name", &args.org)?;
-    let identity_path = match (&args.identity, &args.config_dir) {
+    // Host identities are checked too when they are in the config directory.
+    let config_dir = args
+        .config_dir
+        .clone()
+        .or_else(identity::default_config_dir);
+    let identity_path = match (&args.identity, &config_dir) {
         (Some(path), _) => path.clone(),
         (None, Some(dir)) => admin_identity_path(dir, &args.org),
-        (None, None) => admin_identity_path(
-            &identity::default_config_dir()
-                .context("cannot find a config directory: pass --identity or --config-dir")?,
-            &args.org,
-        ),
+        (None, None) => bail!("cannot find a config directory: pass --identity or --config-dir"),
     };
     let org_dir = args.repo.join("hosts").join(&args.org);
-    let report = check_org(&org_dir, &identity_path, args.config_dir.as_deref())?;
+    let report = check_org(&org_dir, &identity_path, config_dir.as_deref())?;
     if report.problems.is_empty() {
         println!(
             "ok: {} ({} hosts): {}",

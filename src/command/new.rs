@@ -441,9 +441,10 @@ fn print_summary(config: &NewOrgConfig, report: &NewOrgReport) {
     println!();
     println!("Next steps:");
     println!(
-        "  1. sweetlies-appliance check {} --repo {}",
+        "  1. sweetlies-appliance check {} --repo {} --config-dir {}",
         spec.org,
-        config.repo.display()
+        config.repo.display(),
+        config.config_dir.display()
     );
     println!(
         "  2. point DNS for {} at your host(s)",
