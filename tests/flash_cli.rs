@@ -346,3 +346,44 @@ fn build_failure_names_the_command_the_derivation_and_its_last_log_lines() {
         "{stderr}"
     );
 }
+
+#[test]
+fn flashes_into_a_qcow2_target_with_the_seed() {
+    let dir = ScratchDir::new("cli-qcow2-target");
+    let image = image_with_bmap(&dir.path);
+    let config = dir.path.join("config");
+    fs::create_dir_all(config.join("acme/hosts")).unwrap();
+    fs::write(config.join("acme/hosts/acme-1.agekey"), IDENTITY).unwrap();
+    let target = dir.path.join("vm.qcow2");
+    fs::File::create(&target).unwrap();
+    let (ok, _, stderr) = output(
+        appliance(&[
+            &"flash", &image, &target, &"--org", &"acme", &"--host", &"acme-1",
+        ])
+        .env("SWEETLIES_CONFIG_DIR", &config),
+    );
+    assert!(ok, "{stderr}");
+    let info = run(Command::new("qemu-img").arg("info").arg(&target));
+    assert!(info.contains("file format: qcow2"), "{info}");
+    let back = dir.path.join("back.raw");
+    run(Command::new("qemu-img")
+        .args(["convert", "-f", "qcow2", "-O", "raw"])
+        .arg(&target)
+        .arg(&back));
+    let seed = Command::new("mtype")
+        .arg("-i")
+        .arg(format!("{}@@{SEED_OFFSET}", back.display()))
+        .arg("::host.agekey")
+        .env("MTOOLS_SKIP_CHECK", "1")
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&seed.stdout), IDENTITY);
+    // Outside the seed partition the VM disk is the image.
+    assert!(read_range(&image, ROOT_OFFSET, 64 * MIB) == read_range(&back, ROOT_OFFSET, 64 * MIB));
+    let leftovers: Vec<_> = fs::read_dir(&dir.path)
+        .unwrap()
+        .flatten()
+        .filter(|entry| entry.file_name().to_string_lossy().contains("partial"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}

@@ -19,7 +19,7 @@ use sweetlies_flash::{BlockMap, FlashOptions, Target, TerminalProgress, flash};
 pub struct FlashArgs {
     /// The image: raw (its block map is IMAGE.bmap when present) or qcow2.
     pub image: PathBuf,
-    /// A block device such as /dev/sdX, or an existing file.
+    /// A block device such as /dev/sdX, or an existing file (raw; `.qcow2` files get qcow2).
     pub target: PathBuf,
     /// Block map to use [default: IMAGE.bmap if it exists, else holes via SEEK_DATA/SEEK_HOLE].
     #[arg(long)]
@@ -91,7 +91,22 @@ pub fn run(args: FlashArgs) -> Result<()> {
         human_size(map.image_size),
         target.describe()
     );
-    let report = flash(image, &map, &target, &options, &TerminalProgress::default())?;
+    // A qcow2 target is flashed as a sparse raw file beside it, then converted and compared.
+    let staging = QcowTarget::stage(&target)?;
+    let flash_target = match &staging {
+        Some(staging) => Target::inspect(&staging.raw)?,
+        None => target.clone(),
+    };
+    let report = flash(
+        image,
+        &map,
+        &flash_target,
+        &options,
+        &TerminalProgress::default(),
+    )?;
+    if let Some(staging) = &staging {
+        staging.convert(&args.target)?;
+    }
 
     let rate = |bytes: u64, seconds: f64| human_size((bytes as f64 / seconds.max(1e-3)) as u64);
     eprintln!(
@@ -188,4 +203,72 @@ impl Drop for RawCopy {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.path);
     }
+}
+
+/// Flashing into `<name>.qcow2`: the raw file it is written through, removed on drop.
+struct QcowTarget {
+    raw: PathBuf,
+}
+
+impl QcowTarget {
+    fn stage(target: &Target) -> Result<Option<Self>> {
+        let is_qcow2 = matches!(target.kind, sweetlies_flash::TargetKind::File)
+            && target
+                .path
+                .extension()
+                .is_some_and(|extension| extension == "qcow2");
+        if !is_qcow2 {
+            return Ok(None);
+        }
+        let raw = with_suffix(&target.path, &format!(".raw.partial{}", std::process::id()));
+        std::fs::File::create(&raw).with_context(|| format!("cannot create {}", raw.display()))?;
+        Ok(Some(Self { raw }))
+    }
+
+    /// Converts the flashed raw file to qcow2, checks the result is identical, then replaces
+    /// the target atomically.
+    fn convert(&self, target: &Path) -> Result<()> {
+        let converted = with_suffix(target, &format!(".partial{}", std::process::id()));
+        let result = (|| {
+            qemu_img(
+                Command::new("qemu-img")
+                    .args(["convert", "-f", "raw", "-O", "qcow2"])
+                    .arg(&self.raw)
+                    .arg(&converted),
+            )?;
+            qemu_img(
+                Command::new("qemu-img")
+                    .args(["compare", "-q", "-f", "raw", "-F", "qcow2"])
+                    .arg(&self.raw)
+                    .arg(&converted),
+            )?;
+            std::fs::rename(&converted, target)
+                .with_context(|| format!("cannot replace {}", target.display()))
+        })();
+        if result.is_err() {
+            let _ = std::fs::remove_file(&converted);
+        }
+        result.with_context(|| {
+            format!(
+                "the image was flashed and verified, but {} was left unchanged",
+                target.display()
+            )
+        })
+    }
+}
+
+impl Drop for QcowTarget {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.raw);
+    }
+}
+
+fn qemu_img(command: &mut Command) -> Result<()> {
+    let status = command
+        .status()
+        .context("cannot run qemu-img; install qemu-utils")?;
+    if !status.success() {
+        bail!("{command:?} failed ({status})");
+    }
+    Ok(())
 }
