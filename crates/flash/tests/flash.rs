@@ -290,8 +290,8 @@ fn refuses_missing_paths_directories_and_the_image_itself() {
 #[test]
 fn bmaptool_reads_our_block_map_and_we_read_its() {
     if Command::new("bmaptool").arg("--version").output().is_err() {
-        eprintln!(
-            "\n!!!!! SKIPPED bmaptool compatibility: bmaptool is not installed (apt-get install bmap-tools) !!!!!\n"
+        skip_loudly(
+            "bmaptool compatibility: bmaptool is not installed (apt-get install bmap-tools)",
         );
         return;
     }

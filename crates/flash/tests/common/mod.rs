@@ -131,12 +131,18 @@ impl Drop for ScratchDir {
     }
 }
 
+/// Writes to the real stderr: the test harness hides `eprintln!` of passing tests.
+pub fn skip_loudly(reason: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "\n!!!!! SKIPPED {reason} !!!!!\n");
+}
+
 /// Loop-device tests need root; without it they are skipped loudly, never silently passed.
 pub fn require_root(test: &str) -> bool {
     if is_root() {
         return true;
     }
-    eprintln!("\n!!!!! SKIPPED {test}: loop devices need root (CI runs as root) !!!!!\n");
+    skip_loudly(&format!("{test}: loop devices need root (CI runs as root)"));
     false
 }
 
