@@ -5,6 +5,7 @@
 #
 #   crates/dynamo/bench/run.sh                      # 3 s per measurement
 #   BENCH_SECONDS=5 BENCH_WORK_DIR=/tmp/b crates/dynamo/bench/run.sh
+#   BENCH_WITH_MOTO=0 BENCH_POOL_SIZE=16 BENCH_CLIENTS=64 crates/dynamo/bench/run.sh   # tuning
 #
 # Needs: PostgreSQL server binaries (Debian package `postgresql`), python3 with venv
 # (`python3-venv`); moto is installed with pip into a venv under the work dir.
@@ -15,6 +16,8 @@ work=${BENCH_WORK_DIR:-${TMPDIR:-/tmp}/sweetlies-dynamo-bench}
 venv=${MOTO_VENV:-$work/venv}
 seconds=${BENCH_SECONDS:-3}
 clients=${BENCH_CLIENTS:-1,16,64}
+pool_size=${BENCH_POOL_SIZE:-32}
+with_moto=${BENCH_WITH_MOTO:-1}
 target_dir=${CARGO_TARGET_DIR:-$root/target}
 mkdir -p "$work"
 
@@ -23,7 +26,7 @@ if [ -z "$pgbin" ] || [ ! -x "$pgbin/initdb" ]; then
   echo "PostgreSQL server binaries not found under /usr/lib/postgresql/*/bin: apt-get install postgresql" >&2
   exit 1
 fi
-if [ ! -x "$venv/bin/moto_server" ]; then
+if [ "$with_moto" = 1 ] && [ ! -x "$venv/bin/moto_server" ]; then
   echo "installing moto[server] into $venv" >&2
   python3 -m venv "$venv" || { echo "python3 -m venv failed: apt-get install python3-venv" >&2; exit 1; }
   "$venv/bin/pip" install -q 'moto[server]'
@@ -40,6 +43,9 @@ fi
 pids=()
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  sleep 0.5
+  # moto keeps working off queued requests after SIGTERM.
+  for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
   "${run_pg[@]}" "$pgbin/pg_ctl" -D "$pgdir/data" -m fast stop >/dev/null 2>&1 || true
   rm -rf "$pgdir"
 }
@@ -58,10 +64,14 @@ printf '{"accessKeys":[{"accessKeyId":"%s","secretAccessKey":"%s"}]}' "$key_id" 
 chmod 600 "$work/credentials.json"
 RUST_LOG=warn "$target_dir/release/sweetlies-dynamo" --listen "127.0.0.1:$dynamo_port" \
   --database "host=$pgdir user=postgres dbname=postgres" --credentials-file "$work/credentials.json" \
-  --pool-size 64 &
+  --pool-size "$pool_size" &
 pids+=($!)
-"$venv/bin/moto_server" -H 127.0.0.1 -p "$moto_port" >"$work/moto.log" 2>&1 &
-pids+=($!)
+targets=(--target "sweetlies-dynamo=http://127.0.0.1:$dynamo_port")
+if [ "$with_moto" = 1 ]; then
+  "$venv/bin/moto_server" -H 127.0.0.1 -p "$moto_port" >"$work/moto.log" 2>&1 &
+  pids+=($!)
+  targets+=(--target "moto=http://127.0.0.1:$moto_port")
+fi
 for p in "$dynamo_port" "$moto_port"; do
   for _ in $(seq 100); do
     (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && break
@@ -70,5 +80,4 @@ for p in "$dynamo_port" "$moto_port"; do
 done
 
 AWS_ACCESS_KEY_ID=$key_id AWS_SECRET_ACCESS_KEY=$secret "$target_dir/release/examples/bench" \
-  --target "sweetlies-dynamo=http://127.0.0.1:$dynamo_port" --target "moto=http://127.0.0.1:$moto_port" \
-  --seconds "$seconds" --clients "$clients"
+  "${targets[@]}" --seconds "$seconds" --clients "$clients"

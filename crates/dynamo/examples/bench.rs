@@ -169,7 +169,7 @@ async fn measure(client: &Client, operation: &'static str, clients: usize, secon
     for worker in 0..clients {
         let client = client.clone();
         tasks.push(tokio::spawn(async move {
-            let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ (worker as u64 + 1) * 0x1000_0001);
+            let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ ((worker as u64 + 1) * 0x1000_0001));
             let mut latencies = Vec::new();
             let mut errors = 0;
             let mut seq = 0u64;

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use dynamo_model::{AttributeValue, DynamoError, ErrorKind, ValueType};
+use dynamo_model::{DynamoError, ErrorKind, ValueType};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -315,8 +315,7 @@ fn validate_definition(definition: &TableDefinition) -> Result<TableMeta, Dynamo
         used.push(&index.hash.name);
         used.extend(index.range.iter().map(|r| r.name.as_str()));
     }
-    if let Some(unused) = definition.attribute_definitions.iter().find(|a| !used.contains(&a.attribute_name.as_str())) {
-        let _ = unused;
+    if definition.attribute_definitions.iter().any(|a| !used.contains(&a.attribute_name.as_str())) {
         return Err(DynamoError::invalid_parameter(
             "Number of attributes in KeySchema does not exactly match number of attributes defined in AttributeDefinitions",
         ));
@@ -360,10 +359,6 @@ pub async fn load(client: &impl deadpool_postgres::GenericClient, name: &str) ->
     let definition: TableDefinition = serde_json::from_value(row.get(1))
         .map_err(|e| DynamoError::new(ErrorKind::InternalServerError, format!("corrupt catalog entry: {e}")))?;
     Ok(Some(TableMeta::from_definition(id, definition)?))
-}
-
-pub fn validate_key_type(attribute: &KeyAttribute, value: &AttributeValue) -> bool {
-    value.value_type() == attribute.value_type
 }
 
 /// Re-validates an updated definition (UpdateTable).

@@ -101,9 +101,12 @@ pub fn decode_item(bytes: &[u8]) -> Result<Item, DynamoError> {
     item_from_json(&json).map_err(|e| internal(format!("stored item is invalid: {e}")))
 }
 
+/// One secondary index entry of an item: index id, encoded index partition and sort key.
+pub type IndexEntry = (i32, Vec<u8>, Vec<u8>);
+
 /// Index entries (index id, index partition key, index sort key) the item belongs in. Items
 /// lacking an index key attribute are not in that index (sparse indexes).
-pub fn index_entries(meta: &TableMeta, item: &Item) -> Result<Vec<(i32, Vec<u8>, Vec<u8>)>, DynamoError> {
+pub fn index_entries(meta: &TableMeta, item: &Item) -> Result<Vec<IndexEntry>, DynamoError> {
     let mut entries = Vec::new();
     'indexes: for index in &meta.indexes {
         let mut encoded = Vec::with_capacity(2);

@@ -21,7 +21,7 @@ struct ServerProcess {
 
 impl ServerProcess {
     fn start(pg: &Postgres, port: u16) -> ServerProcess {
-        let child = Command::new(env!("CARGO_BIN_EXE_sweetlies-dynamo"))
+        let mut child = Command::new(env!("CARGO_BIN_EXE_sweetlies-dynamo"))
             .args(server_args(pg, &format!("127.0.0.1:{port}")))
             .env("RUST_LOG", "error")
             .stdout(Stdio::null())
@@ -35,6 +35,8 @@ impl ServerProcess {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
+        let _ = child.kill();
+        let _ = child.wait();
         panic!("sweetlies-dynamo did not start listening on port {port}");
     }
 

@@ -70,10 +70,7 @@ pub async fn batch_get_item(state: &State, input: &Value) -> Result<Value, ApiEr
         reads.push(TableRead { name: name.clone(), meta, body: body.clone(), keys, projection });
     }
     if total > MAX_GET_KEYS {
-        return Err(DynamoError::validation(format!(
-            "Too many items requested for the BatchGetItem call"
-        ))
-        .into());
+        return Err(DynamoError::validation("Too many items requested for the BatchGetItem call").into());
     }
     let client = state.pool.get().await.map_err(pool_error)?;
     let statement = client

@@ -223,13 +223,22 @@ fn parse_common(input: &Value) -> Result<(Option<i64>, Option<Item>), DynamoErro
     Ok((limit, optional_item(input, "ExclusiveStartKey")?))
 }
 
+/// The parts of a Query or Scan request besides where to read.
+struct ReadOptions<'a> {
+    index: Option<&'a IndexMeta>,
+    filter: Option<Condition>,
+    projection: Option<Projection>,
+    count_only: bool,
+    full_items_from_table: bool,
+}
+
 /// Parses Select/ProjectionExpression/FilterExpression and the index checks shared by Query
 /// and Scan.
 fn parse_read<'a>(
     input: &Value,
     meta: &'a TableMeta,
     attributes: &mut dynamo_model::ExpressionAttributes,
-) -> Result<(Option<&'a IndexMeta>, Option<Condition>, Option<Projection>, bool, bool), DynamoError> {
+) -> Result<ReadOptions<'a>, DynamoError> {
     let index = optional_str(input, "IndexName")?.map(|name| meta.index(name)).transpose()?;
     if let Some(index) = index
         && index.global
@@ -274,7 +283,7 @@ fn parse_read<'a>(
         }
         full_items_from_table = true;
     }
-    Ok((index, filter, projection, select == "COUNT", full_items_from_table))
+    Ok(ReadOptions { index, filter, projection, count_only: select == "COUNT", full_items_from_table })
 }
 
 async fn run(state: &State, request: ReadRequest<'_>, source: Source<'_>) -> Result<Value, ApiError> {
@@ -349,7 +358,7 @@ pub async fn query(state: &State, input: &Value) -> Result<Value, ApiError> {
     let key_condition = attributes.key_condition(required_str(input, "KeyConditionExpression").map_err(|_| {
         DynamoError::validation("Either the KeyConditions or KeyConditionExpression parameter must be specified in the request.")
     })?)?;
-    let (index, filter, projection, count_only, full_items_from_table) = parse_read(input, &meta, &mut attributes)?;
+    let ReadOptions { index, filter, projection, count_only, full_items_from_table } = parse_read(input, &meta, &mut attributes)?;
     attributes.finish()?;
     let (hash, range) = match index {
         Some(index) => (&index.hash, index.range.as_ref()),
@@ -395,7 +404,7 @@ pub async fn scan(state: &State, input: &Value) -> Result<Value, ApiError> {
     reject_legacy(input, &["ScanFilter", "AttributesToGet", "ConditionalOperator"])?;
     let meta = table(state, required_str(input, "TableName")?).await?;
     let mut attributes = expression_attributes(input)?;
-    let (index, filter, projection, count_only, full_items_from_table) = parse_read(input, &meta, &mut attributes)?;
+    let ReadOptions { index, filter, projection, count_only, full_items_from_table } = parse_read(input, &meta, &mut attributes)?;
     attributes.finish()?;
     let segment = input.get("Segment").and_then(Value::as_i64);
     let total = input.get("TotalSegments").and_then(Value::as_i64);
