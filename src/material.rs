@@ -28,6 +28,13 @@ pub const SECRET_FILES: [&str; 11] = [
     "tls/keytransparency-client.crt",
 ];
 
+/// Files of the admin-only `secrets/admin.age`: the org's signing keys, which no host holds.
+pub const ADMIN_FILES: [&str; 2] = [ADMIN_TRUST_ROOT_KEY, ADMIN_TLS_CA_KEY];
+/// The sealed-sender trust root's private key (padded base64): issues server certificates.
+pub const ADMIN_TRUST_ROOT_KEY: &str = "signal/trust-root.key";
+/// The org CA's private key (PKCS#8 PEM): issues TLS certificates.
+pub const ADMIN_TLS_CA_KEY: &str = "tls/ca.key";
+
 /// Region name the DynamoDB stand-in and Garage are configured with.
 pub const S3_REGION: &str = "garage";
 
@@ -42,7 +49,10 @@ pub enum MaterialError {
 }
 
 pub struct OrgMaterial {
+    /// What every host gets (secrets/<host>.age).
     pub secrets: SecretsFile,
+    /// What only the admin gets (secrets/admin.age).
+    pub admin: SecretsFile,
     pub public: PublicSpec,
 }
 
@@ -210,7 +220,14 @@ pub fn generate(
         backup_server_public_params: signal.public.backup_server_public_params,
         org_ca_certificate: ca.certificate_pem,
     };
-    Ok(OrgMaterial { secrets, public })
+    let mut admin = SecretsFile::new();
+    admin.insert(ADMIN_TRUST_ROOT_KEY, signal.trust_root_private_key.to_string());
+    admin.insert(ADMIN_TLS_CA_KEY, ca.private_key_pem.to_string());
+    Ok(OrgMaterial {
+        secrets,
+        admin,
+        public,
+    })
 }
 
 /// 32 random bytes as URL-safe base64: safe in env files, URLs and config files.

@@ -2,9 +2,10 @@
 //! encodings public.json uses for it (those of the client builds, see crates/signal-keys).
 
 use crate::keysource::KeySource;
+use crate::spec::PublicSpec;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use signal_keys::{OrgKeys, OrgPublicKeys, OrgSecretKeys, PublicKey, ServerCertificate};
+use signal_keys::{OrgKeys, OrgPublicKeys, PrivateKey, PublicKey, ServerCertificate, ServerSecretKeys};
 use std::collections::BTreeMap;
 use zeroize::Zeroizing;
 
@@ -23,29 +24,54 @@ pub struct SignalPublic {
 
 pub struct SignalMaterial {
     pub bundle_entries: Vec<(&'static str, Zeroizing<String>)>,
+    /// The sealed-sender trust root's private key (padded base64): for the admin only.
+    pub trust_root_private_key: Zeroizing<String>,
     pub public: SignalPublic,
 }
 
 pub fn generate(keys: &KeySource) -> Result<SignalMaterial, String> {
     let org_keys = OrgKeys::from_seed(*keys.bytes::<32>("signal-keys"), SERVER_CERTIFICATE_KEY_ID)
         .map_err(|e| e.to_string())?;
+    let trust_root = org_keys.secret.trust_root_private_key().to_bytes();
     Ok(SignalMaterial {
         bundle_entries: org_keys.secret.secrets_bundle_entries(),
+        trust_root_private_key: Zeroizing::new(STANDARD.encode(trust_root.as_ref())),
         public: encode(&org_keys.public)?,
     })
 }
 
-/// Re-derives the public halves from the secrets bundle (what `check` compares public.json with).
-pub fn public_from_bundle(
+/// Checks that public.json's Signal keys are the public half of the secrets bundle (what
+/// `check` needs): same zk params, a certificate for the bundle's server key, signed by the
+/// published trust root.
+pub fn verify_bundle_matches(
     bundle: &BTreeMap<String, Zeroizing<String>>,
-) -> Result<SignalPublic, String> {
-    let secret = OrgSecretKeys::from_secrets_bundle(|key| bundle.get(key).map(|v| v.to_string()))
+    public: &PublicSpec,
+) -> Result<(), String> {
+    let server = ServerSecretKeys::from_secrets_bundle(|key| bundle.get(key).map(|v| v.to_string()))
         .map_err(|e| e.to_string())?;
-    let public = secret.derive_public().map_err(|e| e.to_string())?;
-    public
-        .verify()
-        .map_err(|e| format!("the trust root did not sign the server certificate: {e}"))?;
-    encode(&public)
+    let published = OrgPublicKeys::decode(
+        &public.server_trust_root,
+        &public.unidentified_delivery_certificate,
+        &public.zkgroup_server_public_params,
+        &public.generic_server_public_params,
+        &public.backup_server_public_params,
+    )
+    .map_err(|e| e.to_string())?;
+    server.verify_public(&published).map_err(|e| e.to_string())
+}
+
+/// Checks that the admin's trust-root private key (padded base64) is the published trust root's.
+pub fn verify_trust_root_key(private_b64: &str, published_b64: &str) -> Result<(), String> {
+    let private = Zeroizing::new(
+        STANDARD
+            .decode(private_b64.trim())
+            .map_err(|e| format!("not base64: {e}"))?,
+    );
+    let private = PrivateKey::from_bytes(&private).map_err(|e| e.to_string())?;
+    if STANDARD.encode(private.public_key().to_bytes()) != published_b64 {
+        return Err("it is not the private key of public.json's serverTrustRoot".into());
+    }
+    Ok(())
 }
 
 /// Checks public.json on its own: the certificate parses and its signature verifies with the

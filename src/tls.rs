@@ -49,12 +49,15 @@ pub struct OrgCa {
     certificate: rcgen::Certificate,
     key: KeyPair,
     pub certificate_pem: String,
+    /// Kept only in the admin's file (secrets/admin.age), to issue certificates later.
+    pub private_key_pem: Zeroizing<String>,
     validity: Validity,
 }
 
 impl OrgCa {
     pub fn new(keys: &KeySource, org: &str, validity: Validity) -> Result<Self, TlsError> {
         let signing_key = SigningKey::random(&mut keys.rng("tls/ca"));
+        let private_key_pem = pkcs8_pem(&signing_key);
         let key = remote_key(signing_key);
         let mut params = base_params(&key, validity, keys, "tls/ca");
         params.distinguished_name.push(
@@ -76,6 +79,7 @@ impl OrgCa {
             certificate,
             key,
             certificate_pem,
+            private_key_pem,
             validity,
         })
     }
@@ -89,12 +93,7 @@ impl OrgCa {
     ) -> Result<CertifiedKey, TlsError> {
         let label = format!("tls/leaf/{name}");
         let signing_key = SigningKey::random(&mut keys.rng(&label));
-        let private_key_pem = Zeroizing::new(
-            signing_key
-                .to_pkcs8_pem(LineEnding::LF)
-                .expect("P-256 keys encode as PKCS#8")
-                .to_string(),
-        );
+        let private_key_pem = pkcs8_pem(&signing_key);
         let key = remote_key(signing_key);
         let mut params = base_params(&key, self.validity, keys, &label);
         params.distinguished_name.push(DnType::CommonName, name);
@@ -124,6 +123,14 @@ impl OrgCa {
             private_key_pem,
         })
     }
+}
+
+fn pkcs8_pem(key: &SigningKey) -> Zeroizing<String> {
+    Zeroizing::new(
+        key.to_pkcs8_pem(LineEnding::LF)
+            .expect("P-256 keys encode as PKCS#8")
+            .to_string(),
+    )
 }
 
 fn base_params(

@@ -78,7 +78,7 @@ fn check_lists_tampered_public_json() {
         .assert()
         .failure()
         .stderr(predicate::str::contains(
-            "problem: public.json: zkgroupServerPublicParams does not match",
+            "problem: public.json: its Signal keys are not the public half of secrets/acme-1.age's secrets bundle: zkgroup server public params",
         ))
         .stderr(predicate::str::contains(
             "problem: public.json: urls.chat is not https://chat.acme.example",
@@ -102,7 +102,11 @@ fn check_lists_tampered_public_json() {
             "unidentifiedDeliveryCertificate is not signed by serverTrustRoot",
         ))
         .stderr(predicate::str::contains(
-            "serverTrustRoot does not match the one derived from the secrets bundle",
+            "its Signal keys are not the public half of secrets/acme-1.age's secrets bundle: XEdDSA signature does not verify",
+        ))
+        // The admin's trust-root key no longer matches the published one either.
+        .stderr(predicate::str::contains(
+            "secrets/admin.age: signal/trust-root.key: it is not the private key of public.json's serverTrustRoot",
         ));
 
     std::fs::write(&public, &original).unwrap();
@@ -142,7 +146,7 @@ fn check_lists_missing_bundle_entries_and_inconsistent_keys() {
         "secrets/acme-1.age: secrets bundle entry chatZkConfig.serverSecret is missing",
         "secrets/acme-1.age: valkey/password is missing",
         "secrets/acme-1.age: garage/s3.env does not hold the bundle's cdn.accessKey",
-        "signal keys in the secrets bundle are unusable",
+        "secrets bundle is missing `chatZkConfig.serverSecret`",
         "secrets/acme-1.age: tls/chat.crt: the certificate is not the key's",
         "secrets/acme-2.age differs from secrets/acme-1.age",
     ] {
@@ -151,6 +155,41 @@ fn check_lists_missing_bundle_entries_and_inconsistent_keys() {
             "missing {expected:?} in:\n{stderr}"
         );
     }
+}
+
+#[test]
+fn check_requires_the_admin_signing_keys() {
+    let ws = seeded_org("acme");
+    let admin_file = ws.org_dir("acme").join("secrets/admin.age");
+    let original = std::fs::read(&admin_file).unwrap();
+
+    // Another org's signing keys, readable by this admin.
+    let other = Workspace::new();
+    other.new_org("other", &["--domain", "acme.example", "--seed", "01"]);
+    let foreign = decrypt(
+        &other.org_dir("other").join("secrets/admin.age"),
+        &other.admin_key("other"),
+    );
+    let admin_recipient = sweetlies_appliance::identity::read_identity_file(&ws.admin_key("acme"))
+        .unwrap()
+        .to_public();
+    std::fs::write(&admin_file, foreign.encrypt(&[admin_recipient]).unwrap()).unwrap();
+    let assert = ws.check_cmd("acme").assert().failure();
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    for expected in [
+        "secrets/admin.age: signal/trust-root.key: it is not the private key of public.json's serverTrustRoot",
+        "secrets/admin.age: tls/ca.key is not the key of public.json's orgCaCertificate",
+    ] {
+        assert!(stderr.contains(expected), "missing {expected:?} in:\n{stderr}");
+    }
+
+    std::fs::write(&admin_file, &original).unwrap();
+    ws.check_cmd("acme").assert().success();
+    std::fs::remove_file(&admin_file).unwrap();
+    ws.check_cmd("acme")
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("problem: secrets/admin.age: cannot read"));
 }
 
 #[test]

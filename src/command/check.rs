@@ -2,7 +2,7 @@
 
 use crate::bundle::{self, SECRETS_BUNDLE_KEYS};
 use crate::identity::{self, admin_identity_path, host_identity_path};
-use crate::material::SECRET_FILES;
+use crate::material::{ADMIN_FILES, ADMIN_TLS_CA_KEY, ADMIN_TRUST_ROOT_KEY, SECRET_FILES};
 use crate::secrets_file::SecretsFile;
 use crate::signal;
 use crate::spec::{OrgSpec, PublicSpec};
@@ -176,10 +176,11 @@ pub fn check_org(
             }
         }
     }
+    check_admin_secrets(org_dir, &identity, public.as_ref(), problems);
     if let Ok(entries) = std::fs::read_dir(org_dir.join("secrets")) {
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
-            if !spec.hosts.iter().any(|h| format!("{}.age", h.name) == name) {
+            if name != "admin.age" && !spec.hosts.iter().any(|h| format!("{}.age", h.name) == name) {
                 problems.push(format!("secrets/{name} belongs to no host in org.json"));
             }
         }
@@ -195,7 +196,58 @@ pub fn check_org(
     report
         .checked
         .push("public.json matches the secrets".into());
+    report
+        .checked
+        .push("secrets/admin.age holds the org's signing keys".into());
     Ok(report)
+}
+
+/// The admin-only file holds the private keys of public.json's trust root and org CA.
+fn check_admin_secrets(
+    org_dir: &Path,
+    identity: &age::x25519::Identity,
+    public: Option<&PublicSpec>,
+    problems: &mut Vec<String>,
+) {
+    let path = org_dir.join("secrets").join("admin.age");
+    let admin = match std::fs::read(&path) {
+        Ok(ciphertext) => match SecretsFile::decrypt(&ciphertext, identity) {
+            Ok(admin) => admin,
+            Err(e) => {
+                problems.push(format!(
+                    "secrets/admin.age: does not decrypt with the admin identity: {e}"
+                ));
+                return;
+            }
+        },
+        Err(e) => {
+            problems.push(format!("secrets/admin.age: cannot read: {e}"));
+            return;
+        }
+    };
+    for path in admin.files.keys().filter(|p| !ADMIN_FILES.contains(&p.as_str())) {
+        problems.push(format!("secrets/admin.age: unexpected file {path}"));
+    }
+    let Some(public) = public else { return };
+    match admin.get(ADMIN_TRUST_ROOT_KEY) {
+        None => problems.push(format!("secrets/admin.age: {ADMIN_TRUST_ROOT_KEY} is missing")),
+        Some(key) => {
+            if let Err(e) = signal::verify_trust_root_key(key, &public.server_trust_root) {
+                problems.push(format!("secrets/admin.age: {ADMIN_TRUST_ROOT_KEY}: {e}"));
+            }
+        }
+    }
+    match admin.get(ADMIN_TLS_CA_KEY) {
+        None => problems.push(format!("secrets/admin.age: {ADMIN_TLS_CA_KEY} is missing")),
+        Some(key) => {
+            let ca = &public.org_ca_certificate;
+            if let Err(e) = tls::verify_certificate(ca, ca, Some(key), std::time::SystemTime::now()) {
+                problems.push(format!(
+                    "secrets/admin.age: {ADMIN_TLS_CA_KEY} is not the key of public.json's orgCaCertificate: {e}"
+                ));
+            }
+        }
+    }
 }
 
 fn check_secrets(
@@ -239,7 +291,7 @@ fn check_secrets(
         }
     }
     for key in bundle.keys().filter(|k| {
-        !SECRETS_BUNDLE_KEYS.contains(&k.as_str()) && !k.starts_with(bundle::OUR_PREFIX)
+        !SECRETS_BUNDLE_KEYS.contains(&k.as_str())
     }) {
         problems.push(format!("secrets/{host}.age: secrets bundle has an entry {key} that the pinned server does not know"));
     }
@@ -275,46 +327,10 @@ fn check_secrets(
     ) {
         problems.push(format!("public.json: {e}"));
     }
-    match signal::public_from_bundle(&bundle) {
-        Err(e) => problems.push(format!(
-            "secrets/{host}.age: signal keys in the secrets bundle are unusable: {e}"
-        )),
-        Ok(derived) => {
-            let fields = [
-                (
-                    "serverTrustRoot",
-                    &derived.server_trust_root,
-                    &public.server_trust_root,
-                ),
-                (
-                    "unidentifiedDeliveryCertificate",
-                    &derived.unidentified_delivery_certificate,
-                    &public.unidentified_delivery_certificate,
-                ),
-                (
-                    "zkgroupServerPublicParams",
-                    &derived.zkgroup_server_public_params,
-                    &public.zkgroup_server_public_params,
-                ),
-                (
-                    "genericServerPublicParams",
-                    &derived.generic_server_public_params,
-                    &public.generic_server_public_params,
-                ),
-                (
-                    "backupServerPublicParams",
-                    &derived.backup_server_public_params,
-                    &public.backup_server_public_params,
-                ),
-            ];
-            for (name, from_secrets, in_public) in fields {
-                if from_secrets != in_public {
-                    problems.push(format!(
-                        "public.json: {name} does not match the one derived from the secrets bundle"
-                    ));
-                }
-            }
-        }
+    if let Err(e) = signal::verify_bundle_matches(&bundle, public) {
+        problems.push(format!(
+            "public.json: its Signal keys are not the public half of secrets/{host}.age's secrets bundle: {e}"
+        ));
     }
 }
 

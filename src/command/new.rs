@@ -285,6 +285,10 @@ pub fn create_org(config: &NewOrgConfig) -> Result<NewOrgReport> {
             .encrypt(&[id.to_public(), admin_recipient.clone()])?;
         write(&format!("secrets/{host}.age"), &ciphertext)?;
     }
+    // The org's signing keys go to the admin alone: a compromised host must not be able to
+    // issue sealed-sender or TLS certificates.
+    let admin_ciphertext = material.admin.encrypt(std::slice::from_ref(&admin_recipient))?;
+    write("secrets/admin.age", &admin_ciphertext)?;
     fsutil::sync_dir(&staging.path().join("secrets"))?;
     fsutil::sync_dir(staging.path())?;
 

@@ -31,6 +31,9 @@ pub enum Error {
     #[error("secrets bundle is missing `{0}`; regenerate the organisation's secrets or restore the entry")]
     MissingBundleEntry(&'static str),
 
+    #[error("the public key set does not belong to these secrets: {0}")]
+    PublicMismatch(&'static str),
+
     #[error("secrets bundle entry `{key}` is invalid: {reason}")]
     InvalidBundleEntry { key: &'static str, reason: String },
 }

@@ -20,7 +20,7 @@ pub use rand_core;
 
 pub use curve::{PrivateKey, PublicKey};
 pub use error::Error;
-pub use org::{OrgKeys, OrgPublicKeys, OrgSecretKeys};
+pub use org::{OrgKeys, OrgPublicKeys, OrgSecretKeys, ServerSecretKeys};
 pub use sealed_sender::ServerCertificate;
 pub use zkparams::{
     CredentialMode, GenericServerPublicParams, GenericServerSecretParams, ServerPublicParams,

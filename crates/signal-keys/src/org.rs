@@ -25,11 +25,6 @@ pub mod bundle_keys {
     pub const CALLING_ZK_SERVER_SECRET: &str = "callingZkConfig.serverSecret";
     /// `GenericServerSecretParams` for backup credentials (`chatZkConfig.serverSecret`).
     pub const CHAT_ZK_SERVER_SECRET: &str = "chatZkConfig.serverSecret";
-    /// Our addition (Signal-Server ignores it): the sealed-sender trust root (CA) private key,
-    /// needed to re-issue the server certificate.
-    pub const TRUST_ROOT_PRIVATE_KEY: &str = "sweetlies.unidentifiedDelivery.trustRootPrivateKey";
-    /// Our addition (Signal-Server ignores it): the server certificate's key id, decimal.
-    pub const SERVER_CERTIFICATE_KEY_ID: &str = "sweetlies.unidentifiedDelivery.keyId";
 }
 
 /// Server config (`config.yml`) key paths for the public halves.
@@ -64,7 +59,8 @@ impl OrgKeys {
         let chat = GenericServerSecretParams::generate(randomness());
         let trust_root = PrivateKey::generate(rng);
         let server_key = PrivateKey::generate(rng);
-        let secret = OrgSecretKeys { trust_root, server_key, key_id, groups, calling, chat };
+        let server = ServerSecretKeys { server_key, groups, calling, chat };
+        let secret = OrgSecretKeys { trust_root, key_id, server };
         let public = secret.derive_public()?;
         Ok(OrgKeys { secret, public })
     }
@@ -76,21 +72,70 @@ impl OrgKeys {
     }
 }
 
-/// The secret half. `Debug` never prints key material.
+/// The whole secret half: the sealed-sender trust root (the org's signing key, which only the
+/// admin keeps) and what the servers hold ([`ServerSecretKeys`]). `Debug` never prints key
+/// material.
 #[derive(Clone)]
 pub struct OrgSecretKeys {
     trust_root: PrivateKey,
-    server_key: PrivateKey,
     key_id: u32,
+    server: ServerSecretKeys,
+}
+
+impl OrgSecretKeys {
+    /// The secrets-bundle entries for the servers; the trust root is deliberately not among them.
+    pub fn secrets_bundle_entries(&self) -> Vec<(&'static str, Zeroizing<String>)> {
+        self.server.secrets_bundle_entries()
+    }
+
+    /// Recomputes the public half. The server certificate's signature is deterministic, so this
+    /// reproduces exactly the certificate that generation produced.
+    pub fn derive_public(&self) -> Result<OrgPublicKeys, Error> {
+        let server = &self.server;
+        let server_certificate =
+            ServerCertificate::issue(self.key_id, &server.server_key.public_key(), &self.trust_root)?;
+        Ok(OrgPublicKeys {
+            trust_root: self.trust_root.public_key(),
+            server_certificate,
+            groups: server.groups.public_params(),
+            calling: server.calling.public_params(),
+            chat: server.chat.public_params(),
+        })
+    }
+
+    /// The sealed-sender trust root (CA) private key: needed only to issue a new server
+    /// certificate, so it belongs with the admin, never on a host.
+    pub fn trust_root_private_key(&self) -> &PrivateKey {
+        &self.trust_root
+    }
+    pub fn key_id(&self) -> u32 {
+        self.key_id
+    }
+    /// What the servers hold.
+    pub fn server(&self) -> &ServerSecretKeys {
+        &self.server
+    }
+}
+
+impl fmt::Debug for OrgSecretKeys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("OrgSecretKeys([redacted])")
+    }
+}
+
+/// The secrets a Signal server holds (its secrets bundle): the sealed-sender server key and the
+/// three zk parameter sets. `Debug` never prints key material.
+#[derive(Clone)]
+pub struct ServerSecretKeys {
+    server_key: PrivateKey,
     groups: ServerSecretParams,
     calling: GenericServerSecretParams,
     chat: GenericServerSecretParams,
 }
 
-impl OrgSecretKeys {
-    /// Every secrets-bundle entry this material provides, as (bundle key, value). Values are
-    /// padded standard base64 (Signal-Server decodes them with `Base64.getDecoder()`), except the
-    /// key id, which is a decimal string: a YAML writer must quote it so it stays a string.
+impl ServerSecretKeys {
+    /// Every secrets-bundle entry, as (bundle key, value). Values are padded standard base64
+    /// (Signal-Server decodes them with `Base64.getDecoder()`).
     pub fn secrets_bundle_entries(&self) -> Vec<(&'static str, Zeroizing<String>)> {
         use bundle_keys::*;
         vec![
@@ -98,8 +143,6 @@ impl OrgSecretKeys {
             (GROUPS_ZK_SERVER_SECRET, Zeroizing::new(b64(&self.groups.serialize()))),
             (CALLING_ZK_SERVER_SECRET, Zeroizing::new(b64(&self.calling.serialize()))),
             (CHAT_ZK_SERVER_SECRET, Zeroizing::new(b64(&self.chat.serialize()))),
-            (TRUST_ROOT_PRIVATE_KEY, Zeroizing::new(b64(self.trust_root.to_bytes().as_ref()))),
-            (SERVER_CERTIFICATE_KEY_ID, Zeroizing::new(self.key_id.to_string())),
         ]
     }
 
@@ -107,31 +150,19 @@ impl OrgSecretKeys {
     /// error names the missing or malformed key.
     pub fn from_secrets_bundle(
         lookup: impl Fn(&str) -> Option<String>,
-    ) -> Result<OrgSecretKeys, Error> {
+    ) -> Result<ServerSecretKeys, Error> {
         use bundle_keys::*;
-        let get = |key: &'static str| -> Result<Zeroizing<String>, Error> {
-            lookup(key).map(Zeroizing::new).ok_or(Error::MissingBundleEntry(key))
-        };
         let decode = |key: &'static str| -> Result<Zeroizing<Vec<u8>>, Error> {
-            b64_decode(&get(key)?).map(Zeroizing::new).map_err(|e| Error::InvalidBundleEntry {
+            let value = lookup(key).map(Zeroizing::new).ok_or(Error::MissingBundleEntry(key))?;
+            b64_decode(&value).map(Zeroizing::new).map_err(|e| Error::InvalidBundleEntry {
                 key,
                 reason: format!("not base64: {e}"),
             })
         };
         let parsed = |key: &'static str, e: Error| Error::InvalidBundleEntry { key, reason: e.to_string() };
-
-        let key_id = get(SERVER_CERTIFICATE_KEY_ID)?.trim().parse::<u32>().map_err(|e| {
-            Error::InvalidBundleEntry {
-                key: SERVER_CERTIFICATE_KEY_ID,
-                reason: format!("not a 32-bit unsigned decimal: {e}"),
-            }
-        })?;
-        Ok(OrgSecretKeys {
-            trust_root: PrivateKey::from_bytes(&decode(TRUST_ROOT_PRIVATE_KEY)?)
-                .map_err(|e| parsed(TRUST_ROOT_PRIVATE_KEY, e))?,
+        Ok(ServerSecretKeys {
             server_key: PrivateKey::from_bytes(&decode(UNIDENTIFIED_DELIVERY_PRIVATE_KEY)?)
                 .map_err(|e| parsed(UNIDENTIFIED_DELIVERY_PRIVATE_KEY, e))?,
-            key_id,
             groups: ServerSecretParams::deserialize(&decode(GROUPS_ZK_SERVER_SECRET)?)
                 .map_err(|e| parsed(GROUPS_ZK_SERVER_SECRET, e))?,
             calling: GenericServerSecretParams::deserialize(&decode(CALLING_ZK_SERVER_SECRET)?)
@@ -141,28 +172,28 @@ impl OrgSecretKeys {
         })
     }
 
-    /// Recomputes the public half. The server certificate's signature is deterministic, so this
-    /// reproduces exactly the certificate that generation produced.
-    pub fn derive_public(&self) -> Result<OrgPublicKeys, Error> {
-        let server_certificate =
-            ServerCertificate::issue(self.key_id, &self.server_key.public_key(), &self.trust_root)?;
-        Ok(OrgPublicKeys {
-            trust_root: self.trust_root.public_key(),
-            server_certificate,
-            groups: self.groups.public_params(),
-            calling: self.calling.public_params(),
-            chat: self.chat.public_params(),
-        })
+    /// Checks that `public` is the public half of these secrets, as `check` needs it without the
+    /// trust root's private key: the zk public params derive from the secret ones, and the server
+    /// certificate certifies this server key and is signed by `public.trust_root`.
+    pub fn verify_public(&self, public: &OrgPublicKeys) -> Result<(), Error> {
+        let mismatch = |what| Err(Error::PublicMismatch(what));
+        if self.groups.public_params() != public.groups {
+            return mismatch("the zkgroup server public params differ");
+        }
+        if self.calling.public_params() != public.calling {
+            return mismatch("the generic (calling) server public params differ");
+        }
+        if self.chat.public_params() != public.chat {
+            return mismatch("the backup (chat) server public params differ");
+        }
+        if *public.server_certificate.public_key() != self.server_key.public_key() {
+            return mismatch("the server certificate certifies another key");
+        }
+        public.verify()
     }
 
-    pub fn trust_root_private_key(&self) -> &PrivateKey {
-        &self.trust_root
-    }
     pub fn server_certificate_private_key(&self) -> &PrivateKey {
         &self.server_key
-    }
-    pub fn key_id(&self) -> u32 {
-        self.key_id
     }
     pub fn server_secret_params(&self) -> &ServerSecretParams {
         &self.groups
@@ -175,9 +206,9 @@ impl OrgSecretKeys {
     }
 }
 
-impl fmt::Debug for OrgSecretKeys {
+impl fmt::Debug for ServerSecretKeys {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("OrgSecretKeys([redacted])")
+        f.write_str("ServerSecretKeys([redacted])")
     }
 }
 
@@ -197,6 +228,37 @@ pub struct OrgPublicKeys {
 }
 
 impl OrgPublicKeys {
+    /// Parses the public half from padded standard base64 as public.json and the server config
+    /// carry it (trust root, server certificate, zkgroup, calling and backup params).
+    pub fn decode(
+        trust_root: &str,
+        server_certificate: &str,
+        groups: &str,
+        calling: &str,
+        chat: &str,
+    ) -> Result<OrgPublicKeys, Error> {
+        let bytes = |what: &'static str, value: &str| {
+            b64_decode(value).map_err(|e| Error::InvalidParams { what, reason: format!("not base64: {e}") })
+        };
+        let named = |what: &'static str| move |e: Error| Error::InvalidParams { what, reason: e.to_string() };
+        let (root, cert, zk, generic, backup) = (
+            "trust root",
+            "server certificate",
+            "zkgroup server public params",
+            "generic server public params",
+            "backup server public params",
+        );
+        Ok(OrgPublicKeys {
+            trust_root: PublicKey::from_bytes(&bytes(root, trust_root)?).map_err(named(root))?,
+            server_certificate: ServerCertificate::deserialize(&bytes(cert, server_certificate)?)
+                .map_err(named(cert))?,
+            groups: ServerPublicParams::deserialize(&bytes(zk, groups)?).map_err(named(zk))?,
+            calling: GenericServerPublicParams::deserialize(&bytes(generic, calling)?)
+                .map_err(named(generic))?,
+            chat: GenericServerPublicParams::deserialize(&bytes(backup, chat)?).map_err(named(backup))?,
+        })
+    }
+
     /// Server `config.yml` values, as (key path, padded standard base64). Signal-Server reads
     /// these `byte[]` fields through Jackson, which requires the padding.
     pub fn server_config_entries(&self) -> Vec<(&'static str, String)> {

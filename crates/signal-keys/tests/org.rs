@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use signal_keys::{
-    Error, GenericServerPublicParams, OrgKeys, OrgSecretKeys, PublicKey, ServerCertificate,
-    ServerPublicParams,
+    Error, GenericServerPublicParams, OrgKeys, OrgPublicKeys, PublicKey, ServerCertificate,
+    ServerPublicParams, ServerSecretKeys,
 };
 
 const SEED: [u8; 32] = [0x5e; 32]; // insecure, test-only
@@ -51,9 +51,8 @@ fn generated_sets_are_independent_and_consistent() {
 fn secrets_bundle_round_trips_to_the_same_public_keys() {
     let keys = OrgKeys::from_seed(SEED, 42).unwrap();
     let entries = bundle(&keys);
-    let parsed = OrgSecretKeys::from_secrets_bundle(|k| entries.get(k).cloned()).unwrap();
-    assert_eq!(parsed.derive_public().unwrap(), keys.public);
-    assert_eq!(parsed.key_id(), 42);
+    let parsed = ServerSecretKeys::from_secrets_bundle(|k| entries.get(k).cloned()).unwrap();
+    parsed.verify_public(&keys.public).unwrap();
     let again: HashMap<String, String> = parsed
         .secrets_bundle_entries()
         .into_iter()
@@ -69,8 +68,55 @@ fn bundle_accepts_unpadded_base64_like_java() {
         .into_iter()
         .map(|(k, v)| (k, v.trim_end_matches('=').to_owned()))
         .collect();
-    let parsed = OrgSecretKeys::from_secrets_bundle(|k| entries.get(k).cloned()).unwrap();
-    assert_eq!(parsed.derive_public().unwrap(), keys.public);
+    let parsed = ServerSecretKeys::from_secrets_bundle(|k| entries.get(k).cloned()).unwrap();
+    parsed.verify_public(&keys.public).unwrap();
+}
+
+#[test]
+fn the_trust_root_private_key_stays_out_of_the_bundle() {
+    let keys = OrgKeys::from_seed(SEED, 1).unwrap();
+    let root = STANDARD.encode(keys.secret.trust_root_private_key().to_bytes().as_ref());
+    let entries = bundle(&keys);
+    assert_eq!(entries.len(), 4, "{:?}", entries.keys());
+    assert!(entries.values().all(|v| *v != root));
+}
+
+#[test]
+fn verify_public_rejects_a_public_half_of_other_secrets() {
+    let keys = OrgKeys::from_seed(SEED, 1).unwrap();
+    let other = OrgKeys::from_seed([0x11; 32], 1).unwrap();
+    let entries = bundle(&keys);
+    let server = ServerSecretKeys::from_secrets_bundle(|k| entries.get(k).cloned()).unwrap();
+    let err = server.verify_public(&other.public).unwrap_err();
+    assert!(matches!(err, Error::PublicMismatch(_)), "{err}");
+
+    // Only the certificate swapped: it certifies the other org's server key.
+    let swapped = OrgPublicKeys { server_certificate: other.public.server_certificate.clone(), ..keys.public.clone() };
+    assert_eq!(
+        server.verify_public(&swapped).unwrap_err(),
+        Error::PublicMismatch("the server certificate certifies another key")
+    );
+    // Right certificate, wrong trust root: the signature check fails.
+    let rerooted = OrgPublicKeys { trust_root: other.public.trust_root.clone(), ..keys.public.clone() };
+    assert_eq!(server.verify_public(&rerooted).unwrap_err(), Error::BadSignature);
+}
+
+#[test]
+fn public_half_decodes_from_its_published_encodings() {
+    let keys = OrgKeys::from_seed(SEED, 1).unwrap();
+    let android: HashMap<_, _> = keys.public.android_build_config().into_iter().collect();
+    let server: HashMap<_, _> = keys.public.server_config_entries().into_iter().collect();
+    let decoded = OrgPublicKeys::decode(
+        &android["UNIDENTIFIED_SENDER_TRUST_ROOTS"],
+        &server["unidentifiedDelivery.certificate"],
+        &android["ZKGROUP_SERVER_PUBLIC_PARAMS"],
+        &android["GENERIC_SERVER_PUBLIC_PARAMS"],
+        &android["BACKUP_SERVER_PUBLIC_PARAMS"],
+    )
+    .unwrap();
+    assert_eq!(decoded, keys.public);
+    let err = OrgPublicKeys::decode("%%", "", "", "", "").unwrap_err();
+    assert!(err.to_string().contains("trust root"), "{err}");
 }
 
 #[test]
@@ -78,12 +124,12 @@ fn bundle_errors_name_the_key() {
     let keys = OrgKeys::from_seed(SEED, 1).unwrap();
     let entries = bundle(&keys);
     for (key, _) in keys.secret.secrets_bundle_entries() {
-        let err = OrgSecretKeys::from_secrets_bundle(|k| (k != key).then(|| entries[k].clone()))
+        let err = ServerSecretKeys::from_secrets_bundle(|k| (k != key).then(|| entries[k].clone()))
             .unwrap_err();
         assert_eq!(err, Error::MissingBundleEntry(key));
         assert!(err.to_string().contains(key), "{err}");
 
-        let err = OrgSecretKeys::from_secrets_bundle(|k| {
+        let err = ServerSecretKeys::from_secrets_bundle(|k| {
             Some(if k == key { "!!not base64!!".to_owned() } else { entries[k].clone() })
         })
         .unwrap_err();
@@ -91,7 +137,7 @@ fn bundle_errors_name_the_key() {
     }
 
     // Right encoding, wrong length.
-    let err = OrgSecretKeys::from_secrets_bundle(|k| {
+    let err = ServerSecretKeys::from_secrets_bundle(|k| {
         Some(if k == "chatZkConfig.serverSecret" { STANDARD.encode([0u8; 10]) } else { entries[k].clone() })
     })
     .unwrap_err();
@@ -113,9 +159,6 @@ fn debug_never_prints_secrets() {
     let printed = format!("{:?} {:#?}", keys.secret, keys.secret);
     assert_eq!(format!("{:?}", keys.secret), "OrgSecretKeys([redacted])");
     for (key, value) in keys.secret.secrets_bundle_entries() {
-        if key.ends_with("keyId") {
-            continue;
-        }
         // Neither the base64 nor any 16-char window of it appears.
         for window in value.as_bytes().windows(16).step_by(8) {
             assert!(!printed.contains(std::str::from_utf8(window).unwrap()), "{key} leaked");
@@ -124,13 +167,14 @@ fn debug_never_prints_secrets() {
     // The whole set prints its public half but not the private keys.
     let whole = format!("{keys:?}");
     assert!(whole.contains("OrgSecretKeys([redacted])"));
-    for private in [keys.secret.trust_root_private_key(), keys.secret.server_certificate_private_key()] {
+    for private in [keys.secret.trust_root_private_key(), keys.secret.server().server_certificate_private_key()] {
         let encoded = STANDARD.encode(private.to_bytes().as_ref());
         assert!(!whole.contains(&encoded[..20]));
         assert_eq!(format!("{private:?}"), "PrivateKey([redacted])");
     }
-    assert!(format!("{:?}", keys.secret.server_secret_params()).contains("[redacted]"));
-    assert!(format!("{:?}", keys.secret.chat_secret_params()).contains("[redacted]"));
+    assert_eq!(format!("{:?}", keys.secret.server()), "ServerSecretKeys([redacted])");
+    assert!(format!("{:?}", keys.secret.server().server_secret_params()).contains("[redacted]"));
+    assert!(format!("{:?}", keys.secret.server().chat_secret_params()).contains("[redacted]"));
 }
 
 #[test]
@@ -141,7 +185,7 @@ fn server_config_values_decode_to_what_the_server_parses() {
     let cert = ServerCertificate::deserialize(&decode(&config["unidentifiedDelivery.certificate"])).unwrap();
     assert_eq!(cert.key_id(), 9);
     cert.verify(&keys.public.trust_root).unwrap();
-    assert_eq!(cert.public_key(), &keys.secret.server_certificate_private_key().public_key());
+    assert_eq!(cert.public_key(), &keys.secret.server().server_certificate_private_key().public_key());
     let groups = ServerPublicParams::deserialize(&decode(&config["groupsZkConfig.serverPublic"])).unwrap();
     assert_eq!(groups, keys.public.groups);
 
@@ -150,7 +194,6 @@ fn server_config_values_decode_to_what_the_server_parses() {
     assert_eq!(decode(&secrets["zkConfig-libsignal-0.42.serverSecret"]).len(), 2721);
     assert_eq!(decode(&secrets["callingZkConfig.serverSecret"]).len(), 385);
     assert_eq!(decode(&secrets["chatZkConfig.serverSecret"]).len(), 385);
-    assert_eq!(secrets["sweetlies.unidentifiedDelivery.keyId"], "9");
 }
 
 #[test]
