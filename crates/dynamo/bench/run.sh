@@ -80,4 +80,4 @@ for p in "$dynamo_port" "$moto_port"; do
 done
 
 AWS_ACCESS_KEY_ID=$key_id AWS_SECRET_ACCESS_KEY=$secret "$target_dir/release/examples/bench" \
-  "${targets[@]}" --seconds "$seconds" --clients "$clients"
+  "${targets[@]}" --seconds "$seconds" --clients "$clients" --operations "${BENCH_OPERATIONS:-}"

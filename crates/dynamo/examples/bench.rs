@@ -28,6 +28,9 @@ struct Args {
     /// Concurrent client counts.
     #[arg(long, value_delimiter = ',', default_value = "1,16,64")]
     clients: Vec<usize>,
+    /// Operations to run (names as printed; default all).
+    #[arg(long, value_delimiter = ',')]
+    operations: Vec<String>,
     #[arg(long, env = "AWS_ACCESS_KEY_ID", default_value = "AKIDSWEETLIESTEST")]
     access_key_id: String,
     #[arg(long, env = "AWS_SECRET_ACCESS_KEY", default_value = "test-only-insecure-secret-key")]
@@ -197,6 +200,10 @@ async fn measure(client: &Client, operation: &'static str, clients: usize, secon
     Measurement { ops_per_second: latencies.len() as f64 / elapsed, p50: pick(0.50), p99: pick(0.99), errors }
 }
 
+fn selected(args: &Args) -> Vec<&'static str> {
+    OPERATIONS.into_iter().filter(|o| args.operations.is_empty() || args.operations.iter().any(|a| o.starts_with(a.as_str()))).collect()
+}
+
 fn client(url: &str, args: &Args) -> Client {
     let config = aws_sdk_dynamodb::Config::builder()
         .endpoint_url(url)
@@ -223,7 +230,7 @@ async fn main() -> anyhow::Result<()> {
         let client = client(url, &args);
         eprintln!("{name}: loading {} items", PARTITIONS * ITEMS_PER_PARTITION);
         setup(&client).await.map_err(|e| anyhow::anyhow!("setting up {name} at {url}: {e:?}"))?;
-        for operation in OPERATIONS {
+        for operation in selected(&args) {
             for &clients in &args.clients {
                 let m = measure(&client, operation, clients, args.seconds).await;
                 eprintln!("{name}: {operation} x{clients}: {:.0} ops/s p50 {} ms p99 {} ms ({} errors)", m.ops_per_second, ms(m.p50), ms(m.p99), m.errors);
@@ -242,7 +249,7 @@ async fn main() -> anyhow::Result<()> {
         rule += "---|";
     }
     println!("{header}\n{rule}");
-    for operation in OPERATIONS {
+    for operation in selected(&args) {
         for &clients in &args.clients {
             let mut line = format!("| {operation} | {clients} |");
             for (name, _) in &targets {
