@@ -17,7 +17,7 @@ const MAX_CLOCK_SKEW_SECONDS: i64 = 15 * 60;
 /// What the verified signature tells about the caller.
 #[derive(Debug, Clone)]
 pub struct Caller {
-    pub access_key_id: String,
+    /// The region the client signed for (DynamoDB's ARNs name it).
     pub region: String,
 }
 
@@ -239,7 +239,7 @@ pub fn verify(
             "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.",
         ));
     }
-    Ok(Caller { access_key_id: auth.access_key_id.to_owned(), region: auth.region.to_owned() })
+    Ok(Caller { region: auth.region.to_owned() })
 }
 
 #[cfg(test)]
