@@ -69,6 +69,17 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# CPU seconds (user + system, including reaped children) of the given processes.
+cpu_seconds() {
+  local ticks=0 pid fields
+  for pid in "$@"; do
+    [ -r "/proc/$pid/stat" ] || continue
+    # Fields after "(comm) ": utime, stime, cutime, cstime are the 12th to 15th.
+    read -r -a fields <<<"$(sed 's/^.*) //' "/proc/$pid/stat")"
+    ticks=$((ticks + fields[11] + fields[12] + fields[13] + fields[14]))
+  done
+  awk -v ticks="$ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f", ticks / hz }'
+}
 wait_port() { # name port pid
   for _ in $(seq 1 300); do
     if (exec 3<>"/dev/tcp/127.0.0.1/$2") 2>/dev/null; then return 0; fi
@@ -109,10 +120,17 @@ pids+=($!)
 wait_port moto_server "$moto_port" "${pids[-1]}"
 
 # --- the benchmark -----------------------------------------------------------------------------
-echo "==> $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, PostgreSQL $("$pg_bin/postgres" --version | awk '{print $3}') fsync=$pg_fsync, moto $moto_version" >&2
+# Other work on the machine shares the cores with client and servers: say how busy it was.
+echo "==> $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) before;" \
+  "sweetlies = sweetlies-dynamo $(git rev-parse --short HEAD) on PostgreSQL $("$pg_bin/postgres" --version | awk '{print $3}')" \
+  "(fsync=$pg_fsync), moto = moto_server $moto_version"
 "$bench_bin" \
-  --target "sweetlies-dynamo=http://127.0.0.1:$dynamo_port" \
+  --target "sweetlies=http://127.0.0.1:$dynamo_port" \
   --target "moto=http://127.0.0.1:$moto_port" \
   --baseline moto \
   --credentials-file "$credentials" \
   "$@"
+echo "==> load average $(cut -d' ' -f1-3 /proc/loadavg) after"
+postmaster=$(head -n 1 "$work/pg/data/postmaster.pid")
+echo "==> CPU seconds used over the whole run: sweetlies-dynamo $(cpu_seconds "${pids[0]}")," \
+  "PostgreSQL $(cpu_seconds "$postmaster" $(pgrep -P "$postmaster")), moto_server $(cpu_seconds "${pids[1]}")"

@@ -17,9 +17,10 @@ fn main() -> anyhow::Result<()> {
             results.extend(
                 runner::run_target(&config, target, |r| {
                     let name = r.operation.name();
+                    let cores = r.client_cores.map(|c| format!("client CPU {c:.2} cores")).unwrap_or_default();
                     match &r.summary {
                         Some(s) => eprintln!(
-                            "    {name:<18} {:>3} clients: {:>8.0} ops/s  p50 {:>8.2} ms  p99 {:>8.2} ms  {} errors",
+                            "    {name:<18} {:>3} clients: {:>8.0} ops/s  p50 {:>8.2} ms  p99 {:>8.2} ms  {} errors  {cores}",
                             r.clients,
                             s.ops_per_sec(),
                             s.p50.as_secs_f64() * 1e3,

@@ -60,6 +60,19 @@ pub fn render(layout: &Layout, results: &[RunResult]) -> String {
     }
     let mut out = markdown_table(&header, &rows);
 
+    let usage: Vec<String> = layout
+        .targets
+        .iter()
+        .filter_map(|target| {
+            let cores: Vec<f64> = results.iter().filter(|r| r.target == *target).filter_map(|r| r.client_cores).collect();
+            let max = cores.iter().copied().reduce(f64::max)?;
+            Some(format!("{target} mean {:.2}, max {max:.2}", cores.iter().sum::<f64>() / cores.len() as f64))
+        })
+        .collect();
+    if !usage.is_empty() {
+        let _ = writeln!(out, "\nCPU of this benchmark client while measuring (cores): {}", usage.join("; "));
+    }
+
     let failures = failure_lines(results);
     if !failures.is_empty() {
         out.push_str("\nErrors (failed requests are counted, not retried, and left out of ops/s and latency):\n");
@@ -172,11 +185,12 @@ mod tests {
             }),
             errors: 0,
             first_error: None,
+            client_cores: Some(1.0),
         }
     }
 
     fn failed(target: &str, operation: Operation, clients: usize, errors: u64, message: &str) -> RunResult {
-        RunResult { target: target.into(), operation, clients, summary: None, errors, first_error: Some(message.into()) }
+        RunResult { target: target.into(), operation, clients, summary: None, errors, first_error: Some(message.into()), client_cores: None }
     }
 
     #[test]
@@ -223,6 +237,8 @@ mod tests {
 | GetItem                      |      64 |     10000 |       5.00 |       9.99 |          0 |        400 |      150.00 |      300.00 |           0 |            25.0x |
 | TransactWriteItems (4 items) |       1 |    failed |          - |          - |          7 |        100 |        9.00 |       12.00 |           0 |                - |
 | TransactWriteItems (4 items) |      64 |    failed |          - |          - |          9 |         80 |      600.00 |      900.00 |         100 |                - |
+
+CPU of this benchmark client while measuring (cores): dyn mean 1.00, max 1.00; moto mean 1.00, max 1.00
 
 Errors (failed requests are counted, not retried, and left out of ops/s and latency):
 - dyn TransactWriteItems at 1 clients (7 of 7 failed), 64 clients (9 of 9 failed): TransactWriteItems failed: UnknownOperationException: 

@@ -27,11 +27,14 @@ pub struct RunResult {
     /// Measured requests that failed or gave a wrong answer; they are not in `summary`.
     pub errors: u64,
     pub first_error: Option<String>,
+    /// CPU this benchmark process used per second of the measured window (1.0 = one core): the
+    /// client shares the machine with the server, and this says how much it took.
+    pub client_cores: Option<f64>,
 }
 
 impl RunResult {
     fn failed(target: &Target, operation: Operation, clients: usize, error: String) -> RunResult {
-        RunResult { target: target.name.clone(), operation, clients, summary: None, errors: 0, first_error: Some(error) }
+        RunResult { target: target.name.clone(), operation, clients, summary: None, errors: 0, first_error: Some(error), client_cores: None }
     }
 }
 
@@ -144,6 +147,8 @@ async fn run_one(
             sample
         });
     }
+    tokio::time::sleep_until(measure_start.into()).await;
+    let cpu_at_start = process_cpu_time();
     let mut latencies = Vec::new();
     let mut last_end = measure_start;
     let (mut errors, mut first_error) = (0, None);
@@ -154,11 +159,27 @@ async fn run_one(
         errors += sample.errors;
         first_error = first_error.or(sample.first_error);
     }
+    let client_cores = process_cpu_time()
+        .zip(cpu_at_start)
+        .map(|(end, start)| (end - start).as_secs_f64() / measure_start.elapsed().as_secs_f64());
     let summary = Summary::from_latencies(latencies, last_end - measure_start);
     if summary.is_none() && first_error.is_none() {
         first_error = Some("no operation completed inside the measured window".into());
     }
-    RunResult { target: target.name.clone(), operation, clients, summary, errors, first_error }
+    RunResult { target: target.name.clone(), operation, clients, summary, errors, first_error, client_cores }
+}
+
+/// User plus system CPU time of this process so far.
+fn process_cpu_time() -> Option<Duration> {
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: getrusage writes a complete rusage into the pointer it is given.
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, usage.as_mut_ptr()) } != 0 {
+        return None;
+    }
+    // SAFETY: getrusage returned 0, so it filled the struct.
+    let usage = unsafe { usage.assume_init() };
+    let time = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    Some(time(usage.ru_utime) + time(usage.ru_stime))
 }
 
 struct WorkerSample {
