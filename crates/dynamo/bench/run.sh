@@ -64,7 +64,7 @@ printf '{"accessKeys":[{"accessKeyId":"%s","secretAccessKey":"%s"}]}' "$key_id" 
 chmod 600 "$work/credentials.json"
 RUST_LOG=warn "$target_dir/release/sweetlies-dynamo" --listen "127.0.0.1:$dynamo_port" \
   --database "host=$pgdir user=postgres dbname=postgres" --credentials-file "$work/credentials.json" \
-  --pool-size "$pool_size" &
+  --pool-size "$pool_size" ${BENCH_WORKER_THREADS:+--worker-threads "$BENCH_WORKER_THREADS"} &
 pids+=($!)
 targets=(--target "sweetlies-dynamo=http://127.0.0.1:$dynamo_port")
 if [ "$with_moto" = 1 ]; then

@@ -31,7 +31,7 @@ pub enum ConfigError {
 #[derive(Debug, Default, clap::Args)]
 pub struct Args {
     /// JSON config file with any of: listen, database, databasePasswordFile, credentialsFile,
-    /// poolSize, ttlSweepIntervalSeconds.
+    /// poolSize, ttlSweepIntervalSeconds, workerThreads.
     #[arg(long, env = "SWEETLIES_DYNAMO_CONFIG")]
     pub config: Option<PathBuf>,
     /// Address to listen on, e.g. 127.0.0.1:8000.
@@ -52,6 +52,9 @@ pub struct Args {
     /// Seconds between two sweeps that delete items whose TTL has passed.
     #[arg(long, env = "SWEETLIES_DYNAMO_TTL_SWEEP_INTERVAL_SECONDS")]
     pub ttl_sweep_interval_seconds: Option<u64>,
+    /// Request-handling threads (default: one per CPU core).
+    #[arg(long, env = "SWEETLIES_DYNAMO_WORKER_THREADS")]
+    pub worker_threads: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -63,6 +66,7 @@ struct FileSettings {
     credentials_file: Option<PathBuf>,
     pool_size: Option<usize>,
     ttl_sweep_interval_seconds: Option<u64>,
+    worker_threads: Option<usize>,
 }
 
 #[derive(Deserialize)]
@@ -124,6 +128,7 @@ pub struct Config {
     pub access_keys: AccessKeys,
     pub pool_size: usize,
     pub ttl_sweep_interval: Duration,
+    pub worker_threads: Option<usize>,
 }
 
 impl Config {
@@ -161,7 +166,12 @@ impl Config {
         if sweep == 0 {
             return Err(ConfigError::Invalid("ttl-sweep-interval-seconds", "must be at least 1".into()));
         }
+        let worker_threads = args.worker_threads.or(file.worker_threads);
+        if worker_threads == Some(0) {
+            return Err(ConfigError::Invalid("worker-threads", "must be at least 1".into()));
+        }
         Ok(Config {
+            worker_threads,
             listen,
             database,
             access_keys,

@@ -9,8 +9,7 @@ struct Cli {
     args: sweetlies_dynamo::Args,
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
@@ -18,6 +17,14 @@ async fn main() -> anyhow::Result<()> {
         .init();
     let cli = Cli::parse();
     let config = sweetlies_dynamo::Config::from_args(cli.args).context("invalid configuration")?;
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    if let Some(threads) = config.worker_threads {
+        runtime.worker_threads(threads);
+    }
+    runtime.enable_all().build().context("cannot start the async runtime")?.block_on(serve(config))
+}
+
+async fn serve(config: sweetlies_dynamo::Config) -> anyhow::Result<()> {
     let server = sweetlies_dynamo::Server::start(config).await.context("cannot start sweetlies-dynamo")?;
     tracing::info!(address = %server.local_addr(), "serving the DynamoDB API");
     tokio::select! {
