@@ -180,3 +180,54 @@ impl Config {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_file(name: &str, contents: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("sweetlies-dynamo-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(name);
+        std::fs::write(&path, contents).unwrap();
+        path
+    }
+
+    #[test]
+    fn flags_override_the_config_file() {
+        let credentials = temp_file("credentials.json", r#"{"accessKeys":[{"accessKeyId":"AKID","secretAccessKey":"insecure-test"}]}"#);
+        let config_file = temp_file(
+            "config.json",
+            &format!(
+                r#"{{"listen":"127.0.0.1:9000","database":"host=/run/postgresql dbname=d","credentialsFile":"{}","poolSize":4}}"#,
+                credentials.display()
+            ),
+        );
+        let config = Config::from_args(Args { config: Some(config_file.clone()), ..Args::default() }).unwrap();
+        assert_eq!(config.listen.port(), 9000);
+        assert_eq!(config.pool_size, 4);
+        assert_eq!(config.access_keys.secret("AKID"), Some("insecure-test"));
+        let config = Config::from_args(Args {
+            config: Some(config_file),
+            listen: Some("127.0.0.1:9001".into()),
+            ..Args::default()
+        })
+        .unwrap();
+        assert_eq!(config.listen.port(), 9001);
+    }
+
+    #[test]
+    fn missing_and_bad_settings_say_what_to_do() {
+        let error = Config::from_args(Args::default()).unwrap_err();
+        assert!(error.to_string().contains("--listen"), "{error}");
+        let empty = temp_file("empty-credentials.json", r#"{"accessKeys":[]}"#);
+        let error = Config::from_args(Args {
+            listen: Some("127.0.0.1:1".into()),
+            database: Some("host=/tmp".into()),
+            credentials_file: Some(empty),
+            ..Args::default()
+        })
+        .unwrap_err();
+        assert!(matches!(error, ConfigError::NoAccessKeys { .. }), "{error}");
+    }
+}

@@ -258,3 +258,18 @@ pub async fn read(client: &impl GenericClient, meta: &TableMeta, key: &StoredKey
 pub async fn write(client: &impl GenericClient, meta: &TableMeta, key: &StoredKey, item: Option<&Item>) -> Result<(), DynamoError> {
     Statements::prepare(client).await?.write(client, meta, key, item).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Stored rows depend on these values (scan segments) and running instances must agree on
+    /// them (locks): they must never change. Expected values computed independently (Python).
+    #[test]
+    fn segment_and_lock_ids_are_stable() {
+        let key = StoredKey { pk: b"partition".to_vec(), sk: b"sort".to_vec() };
+        assert_eq!(segment_of(&key.pk), 7_984_896);
+        assert_eq!(lock_id(7, &key), -4_688_511_980_978_108_775);
+        assert!((0..SEGMENT_SPACE as i32).contains(&segment_of(b"")));
+    }
+}
