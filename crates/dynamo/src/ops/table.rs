@@ -46,7 +46,12 @@ pub async fn describe_table(state: &State, caller: &Caller, input: &Value) -> Re
 /// see what other server instances did).
 async fn fresh(state: &State, client: &impl GenericClient, name: &str) -> Result<TableMeta, DynamoError> {
     state.catalog.forget(name);
-    catalog::load(client, name).await?.ok_or_else(not_found)
+    catalog::load(client, name).await?.ok_or_else(|| table_not_found(name))
+}
+
+/// The control plane's message names the table.
+fn table_not_found(name: &str) -> DynamoError {
+    DynamoError::new(ErrorKind::ResourceNotFound, format!("Requested resource not found: Table: {name} not found"))
 }
 
 pub async fn list_tables(state: &State, input: &Value) -> Result<Value, ApiError> {
@@ -114,8 +119,8 @@ async fn load_for_update(
         .query_opt("SELECT 1 FROM dynamo_tables WHERE name = $1 FOR UPDATE", &[&name])
         .await
         .map_err(db_error)?
-        .ok_or_else(not_found)?;
-    catalog::load(transaction, name).await?.ok_or_else(not_found)
+        .ok_or_else(|| table_not_found(name))?;
+    catalog::load(transaction, name).await?.ok_or_else(|| table_not_found(name))
 }
 
 /// UpdateTable: billing mode and throughput changes, and creating or deleting global secondary

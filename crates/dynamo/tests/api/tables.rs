@@ -72,8 +72,9 @@ async fn create_describe_list_delete_with_gsi_and_lsi() {
     assert!(listed.table_names().contains(&name));
 
     client.delete_table().table_name(&name).send().await.expect("DeleteTable");
-    let gone = client.describe_table().table_name(&name).send().await.expect_err("deleted");
-    assert!(gone.into_service_error().is_resource_not_found_exception());
+    let gone = client.describe_table().table_name(&name).send().await.expect_err("deleted").into_service_error();
+    assert!(gone.is_resource_not_found_exception());
+    assert_eq!(gone.meta().message(), Some(format!("Requested resource not found: Table: {name} not found").as_str()));
 }
 
 #[tokio::test]
