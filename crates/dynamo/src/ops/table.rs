@@ -257,32 +257,21 @@ pub async fn update_time_to_live(state: &State, input: &Value) -> Result<Value, 
     }
     definition.ttl_attribute = enabled.then(|| attribute.clone());
     store_definition(&transaction, &definition).await?;
-    // Recompute every item's expiry for the new setting.
-    let updated = TableMeta { definition: definition.clone(), ..meta.clone() };
+    // Recompute every item's expiry for the new setting inside PostgreSQL (items are stored as
+    // DynamoDB JSON), with store::expiry_of's rules: a number attribute, truncated to seconds.
+    let ttl_attribute: Option<&str> = if enabled { Some(&attribute) } else { None };
     transaction
-        .execute("UPDATE dynamo_items SET expires_at = NULL WHERE table_id = $1 AND expires_at IS NOT NULL", &[&meta.id])
+        .execute(
+            "UPDATE dynamo_items SET expires_at = (
+                 SELECT CASE WHEN n >= 9e18 THEN NULL
+                             WHEN n <= -9e18 THEN -9223372036854775808
+                             ELSE trunc(n)::bigint END
+                 FROM (SELECT (convert_from(item, 'UTF8')::jsonb -> $2::text ->> 'N')::numeric AS n) AS v)
+             WHERE table_id = $1",
+            &[&meta.id, &ttl_attribute],
+        )
         .await
         .map_err(db_error)?;
-    if enabled {
-        let rows = transaction
-            .query("SELECT pk, sk, item FROM dynamo_items WHERE table_id = $1", &[&meta.id])
-            .await
-            .map_err(db_error)?;
-        for row in rows {
-            let item = store::decode_item(row.get(2))?;
-            if let Some(expiry) = store::expiry_of(&updated, &item) {
-                let pk: Vec<u8> = row.get(0);
-                let sk: Vec<u8> = row.get(1);
-                transaction
-                    .execute(
-                        "UPDATE dynamo_items SET expires_at = $4 WHERE table_id = $1 AND pk = $2 AND sk = $3",
-                        &[&meta.id, &pk, &sk, &expiry],
-                    )
-                    .await
-                    .map_err(db_error)?;
-            }
-        }
-    }
     transaction.commit().await.map_err(db_error)?;
     state.catalog.forget(name);
     Ok(json!({ "TimeToLiveSpecification": { "AttributeName": attribute, "Enabled": enabled } }))
