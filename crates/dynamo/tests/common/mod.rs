@@ -56,7 +56,10 @@ impl Postgres {
     pub fn start() -> Postgres {
         let bin = postgres_bin();
         let as_postgres = is_root();
-        let dir = std::env::temp_dir().join(format!("sweetlies-dynamo-pg-{}-{}", std::process::id(), uuid_like()));
+        // As root the cluster runs as `postgres`, which must be able to reach the directory:
+        // /tmp rather than a TMPDIR that may sit under root's private home.
+        let base = if as_postgres { PathBuf::from("/tmp") } else { std::env::temp_dir() };
+        let dir = base.join(format!("sweetlies-dynamo-pg-{}-{}", std::process::id(), uuid_like()));
         std::fs::create_dir_all(&dir).expect("create temp dir");
         if as_postgres {
             let status = Command::new("chown").args(["postgres:postgres"]).arg(&dir).status().expect("run chown");
