@@ -4,7 +4,7 @@ set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 apt-get update
 apt-get install -y --no-install-recommends \
-  postgresql nix-bin dosfstools mtools gdisk e2fsprogs util-linux bmap-tools qemu-utils
+  postgresql nix-bin openssl dosfstools mtools gdisk e2fsprogs util-linux bmap-tools qemu-utils
 
 # coturn (checks/ci/modules-turn-shim.sh): a real TURN server for the credentials shim; python3
 # runs the modules' CI scripts.

@@ -42,11 +42,8 @@ rustPlatform.buildRustPackage {
     );
   };
 
-  cargoLock = {
-    lockFile = root + "/Cargo.lock";
-    # Git dependencies (if any) are fetched by revision without hand-kept hashes.
-    allowBuiltinFetchGit = true;
-  };
+  # Every dependency comes from crates.io with its checksum in Cargo.lock: no vendor hash.
+  cargoLock.lockFile = root + "/Cargo.lock";
 
   cargoBuildFlags = [
     "--package"
