@@ -23,12 +23,17 @@ pub enum ConfigError {
     DuplicateTarget(String),
     #[error("--baseline `{0}` names no --target")]
     UnknownBaseline(String),
-    #[error("unknown operation `{0}`: choose from GetItem, PutItem, Query, UpdateItem, TransactWriteItems")]
+    #[error(
+        "unknown operation `{0}`: choose from GetItem, PutItem, Query, UpdateItem, TransactWriteItems"
+    )]
     UnknownOperation(String),
     #[error("invalid --{0}: {1}")]
     Invalid(&'static str, String),
     #[error("cannot read credentials file {path}: {source}")]
-    CredentialsRead { path: PathBuf, source: std::io::Error },
+    CredentialsRead {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error(
         "{path} is not a credentials file: expected {{\"accessKeys\":[{{\"accessKeyId\":\"…\",\"secretAccessKey\":\"…\"}}]}} ({reason})"
     )]
@@ -55,7 +60,11 @@ pub struct Args {
     #[arg(long)]
     pub baseline: Option<String>,
     /// Operations to run, comma-separated.
-    #[arg(long, value_delimiter = ',', default_value = "GetItem,PutItem,Query,UpdateItem,TransactWriteItems")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "GetItem,PutItem,Query,UpdateItem,TransactWriteItems"
+    )]
     pub operations: Vec<String>,
     /// Concurrent clients, comma-separated; each count is one run per operation.
     #[arg(long, value_delimiter = ',', default_value = "1,16,64")]
@@ -98,7 +107,9 @@ pub struct Credentials {
 
 impl std::fmt::Debug for Credentials {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Credentials").field("access_key_id", &self.access_key_id).finish_non_exhaustive()
+        f.debug_struct("Credentials")
+            .field("access_key_id", &self.access_key_id)
+            .finish_non_exhaustive()
     }
 }
 
@@ -132,15 +143,25 @@ impl BenchConfig {
         let baseline = match args.baseline {
             Some(name) if targets.iter().any(|t| t.name == name) => name,
             Some(name) => return Err(ConfigError::UnknownBaseline(name)),
-            None => targets.last().expect("clap requires one --target").name.clone(),
+            None => targets
+                .last()
+                .expect("clap requires one --target")
+                .name
+                .clone(),
         };
         let operations = args
             .operations
             .iter()
-            .map(|name| name.parse::<Operation>().map_err(|_| ConfigError::UnknownOperation(name.clone())))
+            .map(|name| {
+                name.parse::<Operation>()
+                    .map_err(|_| ConfigError::UnknownOperation(name.clone()))
+            })
             .collect::<Result<Vec<_>, _>>()?;
         if args.clients.is_empty() || args.clients.iter().any(|&c| c == 0 || c > MAX_CLIENTS) {
-            return Err(ConfigError::Invalid("clients", format!("each count must be 1..={MAX_CLIENTS}")));
+            return Err(ConfigError::Invalid(
+                "clients",
+                format!("each count must be 1..={MAX_CLIENTS}"),
+            ));
         }
         let measure = seconds("seconds", args.seconds, 0.1)?;
         let warmup = seconds("warmup-seconds", args.warmup_seconds, 0.0)?;
@@ -148,13 +169,26 @@ impl BenchConfig {
             return Err(ConfigError::Invalid("max-ops", "must be at least 1".into()));
         }
         if args.table_prefix.is_empty()
-            || !args.table_prefix.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+            || !args
+                .table_prefix
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
         {
-            return Err(ConfigError::Invalid("table-prefix", "use letters, digits, `_`, `-` or `.`".into()));
+            return Err(ConfigError::Invalid(
+                "table-prefix",
+                "use letters, digits, `_`, `-` or `.`".into(),
+            ));
         }
-        let credentials = match (&args.credentials_file, args.access_key_id, args.secret_access_key) {
+        let credentials = match (
+            &args.credentials_file,
+            args.access_key_id,
+            args.secret_access_key,
+        ) {
             (Some(path), _, _) => read_credentials(path)?,
-            (None, Some(access_key_id), Some(secret_access_key)) => Credentials { access_key_id, secret_access_key },
+            (None, Some(access_key_id), Some(secret_access_key)) => Credentials {
+                access_key_id,
+                secret_access_key,
+            },
             _ => return Err(ConfigError::NoCredentials),
         };
         Ok(BenchConfig {
@@ -173,33 +207,54 @@ impl BenchConfig {
 
 fn seconds(flag: &'static str, value: f64, min: f64) -> Result<Duration, ConfigError> {
     if !(min..=MAX_SECONDS_PER_RUN).contains(&value) {
-        return Err(ConfigError::Invalid(flag, format!("must be between {min} and {MAX_SECONDS_PER_RUN} seconds")));
+        return Err(ConfigError::Invalid(
+            flag,
+            format!("must be between {min} and {MAX_SECONDS_PER_RUN} seconds"),
+        ));
     }
     Ok(Duration::from_secs_f64(value))
 }
 
 /// `NAME=URL` whose host resolves to loopback addresses only.
 pub fn parse_target(raw: &str) -> Result<Target, ConfigError> {
-    let (name, endpoint) = raw.split_once('=').ok_or_else(|| ConfigError::TargetSyntax(raw.into()))?;
+    let (name, endpoint) = raw
+        .split_once('=')
+        .ok_or_else(|| ConfigError::TargetSyntax(raw.into()))?;
     if name.is_empty() || endpoint.is_empty() {
         return Err(ConfigError::TargetSyntax(raw.into()));
     }
-    let url_error = |reason: String| ConfigError::TargetUrl { url: endpoint.into(), reason };
+    let url_error = |reason: String| ConfigError::TargetUrl {
+        url: endpoint.into(),
+        reason,
+    };
     let url = url::Url::parse(endpoint).map_err(|e| url_error(e.to_string()))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(url_error("the scheme must be http or https".into()));
     }
-    let host = url.host_str().ok_or_else(|| url_error("it has no host".into()))?;
-    let port = url.port_or_known_default().ok_or_else(|| url_error("it has no port".into()))?;
+    let host = url
+        .host_str()
+        .ok_or_else(|| url_error("it has no host".into()))?;
+    let port = url
+        .port_or_known_default()
+        .ok_or_else(|| url_error("it has no port".into()))?;
     let host = host.trim_start_matches('[').trim_end_matches(']');
-    let addresses: Vec<_> = (host, port).to_socket_addrs().map_err(|e| url_error(e.to_string()))?.collect();
+    let addresses: Vec<_> = (host, port)
+        .to_socket_addrs()
+        .map_err(|e| url_error(e.to_string()))?
+        .collect();
     if addresses.is_empty() {
         return Err(url_error("the host resolves to no address".into()));
     }
     if let Some(outside) = addresses.iter().find(|a| !a.ip().is_loopback()) {
-        return Err(ConfigError::NotLoopback { url: endpoint.into(), address: outside.ip().to_string() });
+        return Err(ConfigError::NotLoopback {
+            url: endpoint.into(),
+            address: outside.ip().to_string(),
+        });
     }
-    Ok(Target { name: name.into(), endpoint: endpoint.trim_end_matches('/').into() })
+    Ok(Target {
+        name: name.into(),
+        endpoint: endpoint.trim_end_matches('/').into(),
+    })
 }
 
 #[derive(Deserialize)]
@@ -216,15 +271,30 @@ struct AccessKeyEntry {
 }
 
 fn read_credentials(path: &Path) -> Result<Credentials, ConfigError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|source| ConfigError::CredentialsRead { path: path.into(), source })?;
-    let parse_error = |reason: String| ConfigError::CredentialsParse { path: path.into(), reason };
-    let file: CredentialsFile = serde_json::from_str(&text).map_err(|e| parse_error(e.to_string()))?;
-    let first = file.access_keys.into_iter().next().ok_or_else(|| parse_error("accessKeys is empty".into()))?;
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::CredentialsRead {
+        path: path.into(),
+        source,
+    })?;
+    let parse_error = |reason: String| ConfigError::CredentialsParse {
+        path: path.into(),
+        reason,
+    };
+    let file: CredentialsFile =
+        serde_json::from_str(&text).map_err(|e| parse_error(e.to_string()))?;
+    let first = file
+        .access_keys
+        .into_iter()
+        .next()
+        .ok_or_else(|| parse_error("accessKeys is empty".into()))?;
     if first.access_key_id.is_empty() || first.secret_access_key.is_empty() {
-        return Err(parse_error("the first key has an empty accessKeyId or secretAccessKey".into()));
+        return Err(parse_error(
+            "the first key has an empty accessKeyId or secretAccessKey".into(),
+        ));
     }
-    Ok(Credentials { access_key_id: first.access_key_id, secret_access_key: first.secret_access_key })
+    Ok(Credentials {
+        access_key_id: first.access_key_id,
+        secret_access_key: first.secret_access_key,
+    })
 }
 
 #[cfg(test)]
@@ -243,23 +313,48 @@ mod tests {
     fn loopback_targets_are_accepted_and_others_refused() {
         assert_eq!(
             parse_target("moto=http://127.0.0.1:5000/").unwrap(),
-            Target { name: "moto".into(), endpoint: "http://127.0.0.1:5000".into() }
+            Target {
+                name: "moto".into(),
+                endpoint: "http://127.0.0.1:5000".into()
+            }
         );
         assert!(parse_target("v6=http://[::1]:8000").is_ok());
         assert!(parse_target("local=http://localhost:8000").is_ok());
-        assert!(matches!(parse_target("far=http://192.0.2.1:8000"), Err(ConfigError::NotLoopback { .. })));
-        assert!(matches!(parse_target("lan=http://10.1.2.3:8000"), Err(ConfigError::NotLoopback { .. })));
-        assert!(matches!(parse_target("http://127.0.0.1:8000"), Err(ConfigError::TargetSyntax(_))));
-        assert!(matches!(parse_target("x=127.0.0.1:8000"), Err(ConfigError::TargetUrl { .. })));
-        assert!(matches!(parse_target("nourl"), Err(ConfigError::TargetSyntax(_))));
-        assert!(matches!(parse_target("ftp=ftp://127.0.0.1/"), Err(ConfigError::TargetUrl { .. })));
+        assert!(matches!(
+            parse_target("far=http://192.0.2.1:8000"),
+            Err(ConfigError::NotLoopback { .. })
+        ));
+        assert!(matches!(
+            parse_target("lan=http://10.1.2.3:8000"),
+            Err(ConfigError::NotLoopback { .. })
+        ));
+        assert!(matches!(
+            parse_target("http://127.0.0.1:8000"),
+            Err(ConfigError::TargetSyntax(_))
+        ));
+        assert!(matches!(
+            parse_target("x=127.0.0.1:8000"),
+            Err(ConfigError::TargetUrl { .. })
+        ));
+        assert!(matches!(
+            parse_target("nourl"),
+            Err(ConfigError::TargetSyntax(_))
+        ));
+        assert!(matches!(
+            parse_target("ftp=ftp://127.0.0.1/"),
+            Err(ConfigError::TargetUrl { .. })
+        ));
     }
 
     #[test]
     fn defaults_cover_the_issue_workload_with_the_last_target_as_baseline() {
-        let config =
-            BenchConfig::from_args(args(&["--target", "a=http://127.0.0.1:1", "--target", "b=http://127.0.0.1:2"]))
-                .unwrap();
+        let config = BenchConfig::from_args(args(&[
+            "--target",
+            "a=http://127.0.0.1:1",
+            "--target",
+            "b=http://127.0.0.1:2",
+        ]))
+        .unwrap();
         assert_eq!(config.baseline, "b");
         assert_eq!(config.clients, vec![1, 16, 64]);
         assert_eq!(config.operations, Operation::ALL.to_vec());
@@ -285,13 +380,24 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("dynamo-bench-creds-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("credentials.json");
-        std::fs::write(&path, r#"{"accessKeys":[{"accessKeyId":"AKIDFILE","secretAccessKey":"insecure-test"}]}"#)
-            .unwrap();
+        std::fs::write(
+            &path,
+            r#"{"accessKeys":[{"accessKeyId":"AKIDFILE","secretAccessKey":"insecure-test"}]}"#,
+        )
+        .unwrap();
         let credentials = read_credentials(&path).unwrap();
         assert_eq!(credentials.access_key_id, "AKIDFILE");
-        assert!(!format!("{credentials:?}").contains("insecure-test"), "Debug must not print the secret");
+        assert!(
+            !format!("{credentials:?}").contains("insecure-test"),
+            "Debug must not print the secret"
+        );
         std::fs::write(&path, r#"{"accessKeys":[]}"#).unwrap();
-        assert!(read_credentials(&path).unwrap_err().to_string().contains("accessKeys is empty"));
+        assert!(
+            read_credentials(&path)
+                .unwrap_err()
+                .to_string()
+                .contains("accessKeys is empty")
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

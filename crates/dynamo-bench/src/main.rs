@@ -9,7 +9,10 @@ fn main() -> anyhow::Result<()> {
     args.access_key_id = std::env::var("AWS_ACCESS_KEY_ID").ok();
     args.secret_access_key = std::env::var("AWS_SECRET_ACCESS_KEY").ok();
     let config = BenchConfig::from_args(args).context("invalid arguments")?;
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("start tokio")?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("start tokio")?;
     let results = runtime.block_on(async {
         let mut results = Vec::new();
         for target in &config.targets {
@@ -36,8 +39,12 @@ fn main() -> anyhow::Result<()> {
         results
     });
     let names: Vec<String> = config.targets.iter().map(|t| t.name.clone()).collect();
-    let layout =
-        Layout { targets: &names, baseline: &config.baseline, operations: &config.operations, clients: &config.clients };
+    let layout = Layout {
+        targets: &names,
+        baseline: &config.baseline,
+        operations: &config.operations,
+        clients: &config.clients,
+    };
     print!("{}", report::render(&layout, &results));
     Ok(())
 }

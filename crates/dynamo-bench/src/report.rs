@@ -22,14 +22,24 @@ pub struct Layout<'a> {
 
 pub fn render(layout: &Layout, results: &[RunResult]) -> String {
     let find = |target: &str, operation: Operation, clients: usize| {
-        results.iter().find(|r| r.target == target && r.operation == operation && r.clients == clients)
+        results
+            .iter()
+            .find(|r| r.target == target && r.operation == operation && r.clients == clients)
     };
-    let summary = |target: &str, operation: Operation, clients: usize| find(target, operation, clients).and_then(|r| r.summary.as_ref());
-    let compared: Vec<&String> = layout.targets.iter().filter(|t| *t != layout.baseline).collect();
+    let summary = |target: &str, operation: Operation, clients: usize| {
+        find(target, operation, clients).and_then(|r| r.summary.as_ref())
+    };
+    let compared: Vec<&String> = layout
+        .targets
+        .iter()
+        .filter(|t| *t != layout.baseline)
+        .collect();
 
     let mut header = vec!["operation".to_string(), "clients".to_string()];
     for target in layout.targets {
-        header.extend(["ops/s", "p50 ms", "p99 ms", "errors"].map(|column| format!("{target} {column}")));
+        header.extend(
+            ["ops/s", "p50 ms", "p99 ms", "errors"].map(|column| format!("{target} {column}")),
+        );
     }
     for target in &compared {
         header.push(format!("{target} / {} ops/s", layout.baseline));
@@ -40,20 +50,36 @@ pub fn render(layout: &Layout, results: &[RunResult]) -> String {
             let mut row = vec![operation.label().to_string(), clients.to_string()];
             for target in layout.targets {
                 match find(target, operation, clients) {
-                    Some(RunResult { summary: Some(s), errors, .. }) => {
-                        row.extend([format!("{:.0}", s.ops_per_sec()), millis(s.p50), millis(s.p99), errors.to_string()])
-                    }
-                    Some(RunResult { summary: None, errors, .. }) => {
-                        row.extend(["failed".into(), "-".into(), "-".into(), errors.to_string()])
-                    }
+                    Some(RunResult {
+                        summary: Some(s),
+                        errors,
+                        ..
+                    }) => row.extend([
+                        format!("{:.0}", s.ops_per_sec()),
+                        millis(s.p50),
+                        millis(s.p99),
+                        errors.to_string(),
+                    ]),
+                    Some(RunResult {
+                        summary: None,
+                        errors,
+                        ..
+                    }) => row.extend(["failed".into(), "-".into(), "-".into(), errors.to_string()]),
                     None => row.extend(["not run".into(), "-".into(), "-".into(), "-".into()]),
                 }
             }
             for target in &compared {
-                row.push(match (summary(target, operation, clients), summary(layout.baseline, operation, clients)) {
-                    (Some(s), Some(base)) => format!("{:.1}x", s.ops_per_sec() / base.ops_per_sec()),
-                    _ => "-".into(),
-                });
+                row.push(
+                    match (
+                        summary(target, operation, clients),
+                        summary(layout.baseline, operation, clients),
+                    ) {
+                        (Some(s), Some(base)) => {
+                            format!("{:.1}x", s.ops_per_sec() / base.ops_per_sec())
+                        }
+                        _ => "-".into(),
+                    },
+                );
             }
             rows.push(row);
         }
@@ -64,13 +90,24 @@ pub fn render(layout: &Layout, results: &[RunResult]) -> String {
         .targets
         .iter()
         .filter_map(|target| {
-            let cores: Vec<f64> = results.iter().filter(|r| r.target == *target).filter_map(|r| r.client_cores).collect();
+            let cores: Vec<f64> = results
+                .iter()
+                .filter(|r| r.target == *target)
+                .filter_map(|r| r.client_cores)
+                .collect();
             let max = cores.iter().copied().reduce(f64::max)?;
-            Some(format!("{target} mean {:.2}, max {max:.2}", cores.iter().sum::<f64>() / cores.len() as f64))
+            Some(format!(
+                "{target} mean {:.2}, max {max:.2}",
+                cores.iter().sum::<f64>() / cores.len() as f64
+            ))
         })
         .collect();
     if !usage.is_empty() {
-        let _ = writeln!(out, "\nCPU of this benchmark client while measuring (cores): {}", usage.join("; "));
+        let _ = writeln!(
+            out,
+            "\nCPU of this benchmark client while measuring (cores): {}",
+            usage.join("; ")
+        );
     }
 
     let failures = failure_lines(results);
@@ -90,7 +127,10 @@ pub fn render(layout: &Layout, results: &[RunResult]) -> String {
                 GOAL_MAX_P99.as_millis()
             );
             for &operation in layout.operations {
-                let verdict = goal_verdict(find(target, operation, top), summary(layout.baseline, operation, top));
+                let verdict = goal_verdict(
+                    find(target, operation, top),
+                    summary(layout.baseline, operation, top),
+                );
                 let _ = writeln!(out, "- {}: {verdict}", operation.label());
             }
         }
@@ -103,7 +143,8 @@ fn millis(duration: Duration) -> String {
 }
 
 pub fn goal_verdict(candidate: Option<&RunResult>, baseline: Option<&Summary>) -> String {
-    let Some((summary, errors)) = candidate.and_then(|c| Some((c.summary.as_ref()?, c.errors))) else {
+    let Some((summary, errors)) = candidate.and_then(|c| Some((c.summary.as_ref()?, c.errors)))
+    else {
         return "not measured (see errors)".into();
     };
     let mut missed = Vec::new();
@@ -120,7 +161,11 @@ pub fn goal_verdict(candidate: Option<&RunResult>, baseline: Option<&Summary>) -
         missed.push("errors");
     }
     let ratio = ratio.map(|r| format!("{r:.1}x, ")).unwrap_or_default();
-    let verdict = if missed.is_empty() { "met".to_string() } else { format!("MISSED ({})", missed.join(", ")) };
+    let verdict = if missed.is_empty() {
+        "met".to_string()
+    } else {
+        format!("MISSED ({})", missed.join(", "))
+    };
     format!("{ratio}p99 {} ms: {verdict}", millis(summary.p99))
 }
 
@@ -128,17 +173,33 @@ pub fn goal_verdict(candidate: Option<&RunResult>, baseline: Option<&Summary>) -
 fn failure_lines(results: &[RunResult]) -> Vec<String> {
     let mut grouped: Vec<(&str, Operation, &str, Vec<String>)> = Vec::new();
     for result in results {
-        let Some(message) = &result.first_error else { continue };
+        let Some(message) = &result.first_error else {
+            continue;
+        };
         let succeeded = result.summary.as_ref().map_or(0, |s| s.ops);
-        let at = format!("{} clients ({} of {} failed)", result.clients, result.errors, result.errors + succeeded);
-        match grouped.iter_mut().find(|(t, o, m, _)| *t == result.target && *o == result.operation && *m == message) {
+        let at = format!(
+            "{} clients ({} of {} failed)",
+            result.clients,
+            result.errors,
+            result.errors + succeeded
+        );
+        match grouped
+            .iter_mut()
+            .find(|(t, o, m, _)| *t == result.target && *o == result.operation && *m == message)
+        {
             Some(group) => group.3.push(at),
             None => grouped.push((&result.target, result.operation, message, vec![at])),
         }
     }
     grouped
         .into_iter()
-        .map(|(target, operation, message, at)| format!("{target} {} at {}: {message}", operation.name(), at.join(", ")))
+        .map(|(target, operation, message, at)| {
+            format!(
+                "{target} {} at {}: {message}",
+                operation.name(),
+                at.join(", ")
+            )
+        })
         .collect()
 }
 
@@ -146,7 +207,12 @@ fn failure_lines(results: &[RunResult]) -> Vec<String> {
 pub fn markdown_table(header: &[String], rows: &[Vec<String>]) -> String {
     let widths: Vec<usize> = (0..header.len())
         .map(|c| {
-            std::iter::once(&header[c]).chain(rows.iter().map(|r| &r[c])).map(|s| s.chars().count()).max().unwrap_or(0).max(3)
+            std::iter::once(&header[c])
+                .chain(rows.iter().map(|r| &r[c]))
+                .map(|s| s.chars().count())
+                .max()
+                .unwrap_or(0)
+                .max(3)
         })
         .collect();
     let line = |cells: &[String]| {
@@ -154,13 +220,28 @@ pub fn markdown_table(header: &[String], rows: &[Vec<String>]) -> String {
             .iter()
             .zip(&widths)
             .enumerate()
-            .map(|(c, (cell, &w))| if c == 0 { format!("{cell:<w$}") } else { format!("{cell:>w$}") })
+            .map(|(c, (cell, &w))| {
+                if c == 0 {
+                    format!("{cell:<w$}")
+                } else {
+                    format!("{cell:>w$}")
+                }
+            })
             .collect();
         format!("| {} |\n", padded.join(" | "))
     };
     let mut out = line(header);
-    let rule: Vec<String> =
-        widths.iter().enumerate().map(|(c, &w)| if c == 0 { "-".repeat(w) } else { format!("{}:", "-".repeat(w - 1)) }).collect();
+    let rule: Vec<String> = widths
+        .iter()
+        .enumerate()
+        .map(|(c, &w)| {
+            if c == 0 {
+                "-".repeat(w)
+            } else {
+                format!("{}:", "-".repeat(w - 1))
+            }
+        })
+        .collect();
     out.push_str(&format!("| {} |\n", rule.join(" | ")));
     for row in rows {
         out.push_str(&line(row));
@@ -172,7 +253,14 @@ pub fn markdown_table(header: &[String], rows: &[Vec<String>]) -> String {
 mod tests {
     use super::*;
 
-    fn result(target: &str, operation: Operation, clients: usize, ops: u64, p50_us: u64, p99_us: u64) -> RunResult {
+    fn result(
+        target: &str,
+        operation: Operation,
+        clients: usize,
+        ops: u64,
+        p50_us: u64,
+        p99_us: u64,
+    ) -> RunResult {
         RunResult {
             target: target.into(),
             operation,
@@ -189,14 +277,31 @@ mod tests {
         }
     }
 
-    fn failed(target: &str, operation: Operation, clients: usize, errors: u64, message: &str) -> RunResult {
-        RunResult { target: target.into(), operation, clients, summary: None, errors, first_error: Some(message.into()), client_cores: None }
+    fn failed(
+        target: &str,
+        operation: Operation,
+        clients: usize,
+        errors: u64,
+        message: &str,
+    ) -> RunResult {
+        RunResult {
+            target: target.into(),
+            operation,
+            clients,
+            summary: None,
+            errors,
+            first_error: Some(message.into()),
+            client_cores: None,
+        }
     }
 
     #[test]
     fn markdown_table_is_aligned_and_right_aligns_numbers() {
         let header = vec!["op".to_string(), "ops/s".to_string()];
-        let rows = vec![vec!["GetItem".to_string(), "12".to_string()], vec!["Query".to_string(), "12345".to_string()]];
+        let rows = vec![
+            vec!["GetItem".to_string(), "12".to_string()],
+            vec!["Query".to_string(), "12345".to_string()],
+        ];
         assert_eq!(
             markdown_table(&header, &rows),
             "| op      | ops/s |\n\
@@ -216,9 +321,17 @@ mod tests {
             clients: &[1, 64],
         };
         let unsupported = "TransactWriteItems failed: UnknownOperationException: ";
-        let mut moto_transactions = result("moto", Operation::TransactWriteItems, 64, 400, 600_000, 900_000);
+        let mut moto_transactions = result(
+            "moto",
+            Operation::TransactWriteItems,
+            64,
+            400,
+            600_000,
+            900_000,
+        );
         moto_transactions.errors = 100;
-        moto_transactions.first_error = Some("TransactWriteItems failed: HTTP 500: <h1>Internal Server Error</h1>".into());
+        moto_transactions.first_error =
+            Some("TransactWriteItems failed: HTTP 500: <h1>Internal Server Error</h1>".into());
         let results = vec![
             result("dyn", Operation::GetItem, 1, 10_000, 450, 900),
             result("dyn", Operation::GetItem, 64, 50_000, 5_000, 9_990),
@@ -258,12 +371,27 @@ Goal at 64 clients: dyn at least 10x moto ops/s with p99 under 10 ms and no erro
             r.errors = errors;
             r
         };
-        let base = result("moto", Operation::GetItem, 64, 10, 0, 0).summary.unwrap();
-        assert_eq!(goal_verdict(Some(&candidate(100, 2, 0)), Some(&base)), "10.0x, p99 2.00 ms: met");
-        assert!(goal_verdict(Some(&candidate(99, 2, 0)), Some(&base)).ends_with("MISSED (throughput)"));
-        assert!(goal_verdict(Some(&candidate(100, 10, 0)), Some(&base)).ends_with("MISSED (p99)"), "10 ms is not under 10 ms");
-        assert!(goal_verdict(Some(&candidate(100, 2, 1)), Some(&base)).ends_with("MISSED (errors)"));
-        assert!(goal_verdict(Some(&candidate(100, 2, 0)), None).ends_with("MISSED (baseline not measured)"));
+        let base = result("moto", Operation::GetItem, 64, 10, 0, 0)
+            .summary
+            .unwrap();
+        assert_eq!(
+            goal_verdict(Some(&candidate(100, 2, 0)), Some(&base)),
+            "10.0x, p99 2.00 ms: met"
+        );
+        assert!(
+            goal_verdict(Some(&candidate(99, 2, 0)), Some(&base)).ends_with("MISSED (throughput)")
+        );
+        assert!(
+            goal_verdict(Some(&candidate(100, 10, 0)), Some(&base)).ends_with("MISSED (p99)"),
+            "10 ms is not under 10 ms"
+        );
+        assert!(
+            goal_verdict(Some(&candidate(100, 2, 1)), Some(&base)).ends_with("MISSED (errors)")
+        );
+        assert!(
+            goal_verdict(Some(&candidate(100, 2, 0)), None)
+                .ends_with("MISSED (baseline not measured)")
+        );
         assert_eq!(goal_verdict(None, Some(&base)), "not measured (see errors)");
     }
 }

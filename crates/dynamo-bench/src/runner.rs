@@ -34,7 +34,15 @@ pub struct RunResult {
 
 impl RunResult {
     fn failed(target: &Target, operation: Operation, clients: usize, error: String) -> RunResult {
-        RunResult { target: target.name.clone(), operation, clients, summary: None, errors: 0, first_error: Some(error), client_cores: None }
+        RunResult {
+            target: target.name.clone(),
+            operation,
+            clients,
+            summary: None,
+            errors: 0,
+            first_error: Some(error),
+            client_cores: None,
+        }
     }
 }
 
@@ -64,10 +72,17 @@ pub fn client_for(config: &BenchConfig, target: &Target) -> Client {
 }
 
 /// Runs every (operation, clients) pair against one target, reporting each result as it lands.
-pub async fn run_target(config: &BenchConfig, target: &Target, mut report: impl FnMut(&RunResult)) -> Vec<RunResult> {
+pub async fn run_target(
+    config: &BenchConfig,
+    target: &Target,
+    mut report: impl FnMut(&RunResult),
+) -> Vec<RunResult> {
     let client = client_for(config, target);
     let tables = Tables::with_prefix(&config.table_prefix);
-    let setup = workload::setup(&client, &tables, LOADERS).await.err().map(|e| format!("set-up: {e}"));
+    let setup = workload::setup(&client, &tables, LOADERS)
+        .await
+        .err()
+        .map(|e| format!("set-up: {e}"));
     let mut results = Vec::new();
     let mut run = 0u32;
     for &operation in &config.operations {
@@ -104,7 +119,9 @@ async fn run_one(
     while let Some(joined) = preparing.join_next().await {
         match joined.expect("worker task panicked") {
             Ok(worker) => workers.push(worker),
-            Err(error) => return RunResult::failed(target, operation, clients, format!("preparing: {error}")),
+            Err(error) => {
+                return RunResult::failed(target, operation, clients, format!("preparing: {error}"));
+            }
         }
     }
 
@@ -115,7 +132,12 @@ async fn run_one(
     for mut worker in workers {
         let (attempts, max_ops) = (attempts.clone(), config.max_ops);
         running.spawn(async move {
-            let mut sample = WorkerSample { latencies: Vec::new(), last_end: measure_start, errors: 0, first_error: None };
+            let mut sample = WorkerSample {
+                latencies: Vec::new(),
+                last_end: measure_start,
+                errors: 0,
+                first_error: None,
+            };
             loop {
                 let started = Instant::now();
                 if started >= deadline {
@@ -139,7 +161,9 @@ async fn run_one(
                             sample.first_error.get_or_insert_with(|| error.to_string());
                         }
                         if let Err(error) = worker.recover(operation).await {
-                            sample.first_error.get_or_insert_with(|| format!("recovering: {error}"));
+                            sample
+                                .first_error
+                                .get_or_insert_with(|| format!("recovering: {error}"));
                         }
                     }
                 }
@@ -166,7 +190,15 @@ async fn run_one(
     if summary.is_none() && first_error.is_none() {
         first_error = Some("no operation completed inside the measured window".into());
     }
-    RunResult { target: target.name.clone(), operation, clients, summary, errors, first_error, client_cores }
+    RunResult {
+        target: target.name.clone(),
+        operation,
+        clients,
+        summary,
+        errors,
+        first_error,
+        client_cores,
+    }
 }
 
 /// User plus system CPU time of this process so far.

@@ -70,16 +70,31 @@ mod tests {
     fn one_slow_outlier_in_a_thousand_does_not_move_p99_but_eleven_do() {
         let mut samples = ms(std::iter::repeat_n(1, 999));
         samples.push(Duration::from_secs(1));
-        assert_eq!(Summary::from_latencies(samples.clone(), Duration::from_secs(1)).unwrap().p99, Duration::from_millis(1));
+        assert_eq!(
+            Summary::from_latencies(samples.clone(), Duration::from_secs(1))
+                .unwrap()
+                .p99,
+            Duration::from_millis(1)
+        );
         samples.splice(0..10, ms(std::iter::repeat_n(1000, 10)));
-        assert_eq!(Summary::from_latencies(samples, Duration::from_secs(1)).unwrap().p99, Duration::from_secs(1));
+        assert_eq!(
+            Summary::from_latencies(samples, Duration::from_secs(1))
+                .unwrap()
+                .p99,
+            Duration::from_secs(1)
+        );
     }
 
     #[test]
     fn throughput_is_ops_over_wall_time_and_empty_runs_have_no_summary() {
-        let summary = Summary::from_latencies(ms(std::iter::repeat_n(2, 500)), Duration::from_millis(250)).unwrap();
+        let summary =
+            Summary::from_latencies(ms(std::iter::repeat_n(2, 500)), Duration::from_millis(250))
+                .unwrap();
         assert_eq!(summary.ops, 500);
         assert!((summary.ops_per_sec() - 2000.0).abs() < 1e-9);
-        assert_eq!(Summary::from_latencies(Vec::new(), Duration::from_secs(1)), None);
+        assert_eq!(
+            Summary::from_latencies(Vec::new(), Duration::from_secs(1)),
+            None
+        );
     }
 }

@@ -33,8 +33,13 @@ pub enum Operation {
 }
 
 impl Operation {
-    pub const ALL: [Operation; 5] =
-        [Operation::GetItem, Operation::PutItem, Operation::Query, Operation::UpdateItem, Operation::TransactWriteItems];
+    pub const ALL: [Operation; 5] = [
+        Operation::GetItem,
+        Operation::PutItem,
+        Operation::Query,
+        Operation::UpdateItem,
+        Operation::TransactWriteItems,
+    ];
 
     /// The DynamoDB operation name.
     pub fn name(self) -> &'static str {
@@ -60,16 +65,25 @@ impl Operation {
 impl FromStr for Operation {
     type Err = ();
     fn from_str(s: &str) -> Result<Operation, ()> {
-        Operation::ALL.into_iter().find(|op| op.name().eq_ignore_ascii_case(s.trim())).ok_or(())
+        Operation::ALL
+            .into_iter()
+            .find(|op| op.name().eq_ignore_ascii_case(s.trim()))
+            .ok_or(())
     }
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum WorkloadError {
     #[error("{operation} failed: {message}")]
-    Request { operation: &'static str, message: String },
+    Request {
+        operation: &'static str,
+        message: String,
+    },
     #[error("{operation} gave a wrong answer: {what}")]
-    WrongAnswer { operation: &'static str, what: String },
+    WrongAnswer {
+        operation: &'static str,
+        what: String,
+    },
     #[error("table {table} did not become ACTIVE within {seconds} s")]
     NotActive { table: String, seconds: u64 },
 }
@@ -84,12 +98,19 @@ where
     let message = match (error.code(), error.raw_response()) {
         (Some(code), _) => format!("{code}: {}", error.message().unwrap_or("")),
         (None, Some(raw)) => {
-            let body = raw.body().bytes().map(String::from_utf8_lossy).unwrap_or_default();
+            let body = raw
+                .body()
+                .bytes()
+                .map(String::from_utf8_lossy)
+                .unwrap_or_default();
             format!("HTTP {}: {body}", raw.status().as_u16())
         }
         (None, None) => DisplayErrorContext(&error).to_string(),
     };
-    WorkloadError::Request { operation, message: one_line(&message, 200) }
+    WorkloadError::Request {
+        operation,
+        message: one_line(&message, 200),
+    }
 }
 
 /// Whitespace collapsed, cut to `max` characters.
@@ -102,7 +123,10 @@ pub fn one_line(text: &str, max: usize) -> String {
 }
 
 fn wrong(operation: &'static str, what: impl Into<String>) -> WorkloadError {
-    WorkloadError::WrongAnswer { operation, what: what.into() }
+    WorkloadError::WrongAnswer {
+        operation,
+        what: what.into(),
+    }
 }
 
 pub const PRELOADED_ACCOUNTS: u32 = 256;
@@ -161,8 +185,11 @@ fn random_bytes(rng: &mut fastrand::Rng, len: usize) -> Blob {
 
 /// Drops (if present) and creates the three tables, then loads the items GetItem and Query read.
 pub async fn setup(client: &Client, tables: &Tables, loaders: usize) -> Result<(), WorkloadError> {
-    let definitions: [(&str, &str, Option<&str>); 3] =
-        [(&tables.accounts, "U", None), (&tables.messages, "H", Some("S")), (&tables.keys, "U", Some("DK"))];
+    let definitions: [(&str, &str, Option<&str>); 3] = [
+        (&tables.accounts, "U", None),
+        (&tables.messages, "H", Some("S")),
+        (&tables.keys, "U", Some("DK")),
+    ];
     for (table, hash, range) in definitions {
         drop_table(client, table).await?;
         create_table(client, table, hash, range).await?;
@@ -182,7 +209,10 @@ pub async fn setup(client: &Client, tables: &Tables, loaders: usize) -> Result<(
                     .put_item()
                     .table_name(&tables.accounts)
                     .item("U", b(&key16(KeyKind::PreloadedAccount, 0, account)))
-                    .item("D", AttributeValue::B(random_bytes(&mut rng, ACCOUNT_DATA_BYTES)))
+                    .item(
+                        "D",
+                        AttributeValue::B(random_bytes(&mut rng, ACCOUNT_DATA_BYTES)),
+                    )
                     .item("V", AttributeValue::N("1".into()))
                     .send()
                     .await
@@ -190,7 +220,14 @@ pub async fn setup(client: &Client, tables: &Tables, loaders: usize) -> Result<(
             }
             for slot in (loader..PRELOADED_QUEUES * MESSAGES_PER_QUEUE).step_by(step as usize) {
                 let queue = key16(KeyKind::PreloadedQueue, 0, slot / MESSAGES_PER_QUEUE);
-                put_message(&client, &tables.messages, &queue, u64::from(slot % MESSAGES_PER_QUEUE), &mut rng).await?;
+                put_message(
+                    &client,
+                    &tables.messages,
+                    &queue,
+                    u64::from(slot % MESSAGES_PER_QUEUE),
+                    &mut rng,
+                )
+                .await?;
             }
             Ok::<(), WorkloadError>(())
         });
@@ -204,24 +241,45 @@ pub async fn setup(client: &Client, tables: &Tables, loaders: usize) -> Result<(
 async fn drop_table(client: &Client, table: &str) -> Result<(), WorkloadError> {
     match client.delete_table().table_name(table).send().await {
         Ok(_) => {}
-        Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception()) => return Ok(()),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_resource_not_found_exception()) =>
+        {
+            return Ok(());
+        }
         Err(e) => return Err(request_error("DeleteTable", e)),
     }
     // Wait until the name is free again (DynamoDB deletes asynchronously).
     let started = Instant::now();
     loop {
         match client.describe_table().table_name(table).send().await {
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception()) => return Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
+            {
+                return Ok(());
+            }
             Err(e) => return Err(request_error("DescribeTable", e)),
             Ok(_) if started.elapsed() > TABLE_ACTIVE_TIMEOUT => {
-                return Err(wrong("DeleteTable", format!("{table} still exists {} s later", TABLE_ACTIVE_TIMEOUT.as_secs())));
+                return Err(wrong(
+                    "DeleteTable",
+                    format!(
+                        "{table} still exists {} s later",
+                        TABLE_ACTIVE_TIMEOUT.as_secs()
+                    ),
+                ));
             }
             Ok(_) => tokio::time::sleep(Duration::from_millis(100)).await,
         }
     }
 }
 
-async fn create_table(client: &Client, table: &str, hash: &str, range: Option<&str>) -> Result<(), WorkloadError> {
+async fn create_table(
+    client: &Client,
+    table: &str,
+    hash: &str,
+    range: Option<&str>,
+) -> Result<(), WorkloadError> {
     let attribute = |name: &str| {
         AttributeDefinition::builder()
             .attribute_name(name)
@@ -230,7 +288,11 @@ async fn create_table(client: &Client, table: &str, hash: &str, range: Option<&s
             .expect("name and type are set")
     };
     let key = |name: &str, key_type: KeyType| {
-        KeySchemaElement::builder().attribute_name(name).key_type(key_type).build().expect("name and type are set")
+        KeySchemaElement::builder()
+            .attribute_name(name)
+            .key_type(key_type)
+            .build()
+            .expect("name and type are set")
     };
     let mut request = client
         .create_table()
@@ -239,21 +301,34 @@ async fn create_table(client: &Client, table: &str, hash: &str, range: Option<&s
         .attribute_definitions(attribute(hash))
         .key_schema(key(hash, KeyType::Hash));
     if let Some(range) = range {
-        request = request.attribute_definitions(attribute(range)).key_schema(key(range, KeyType::Range));
+        request = request
+            .attribute_definitions(attribute(range))
+            .key_schema(key(range, KeyType::Range));
     }
-    request.send().await.map_err(|e| request_error("CreateTable", e))?;
+    request
+        .send()
+        .await
+        .map_err(|e| request_error("CreateTable", e))?;
     Ok(())
 }
 
 async fn wait_active(client: &Client, table: &str) -> Result<(), WorkloadError> {
     let started = Instant::now();
     loop {
-        let described = client.describe_table().table_name(table).send().await.map_err(|e| request_error("DescribeTable", e))?;
+        let described = client
+            .describe_table()
+            .table_name(table)
+            .send()
+            .await
+            .map_err(|e| request_error("DescribeTable", e))?;
         if described.table().and_then(|t| t.table_status()) == Some(&TableStatus::Active) {
             return Ok(());
         }
         if started.elapsed() > TABLE_ACTIVE_TIMEOUT {
-            return Err(WorkloadError::NotActive { table: table.into(), seconds: TABLE_ACTIVE_TIMEOUT.as_secs() });
+            return Err(WorkloadError::NotActive {
+                table: table.into(),
+                seconds: TABLE_ACTIVE_TIMEOUT.as_secs(),
+            });
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -301,7 +376,16 @@ impl Worker {
     pub fn new(client: Client, tables: Tables, run: u32, index: u32) -> Worker {
         let mut rng = fastrand::Rng::with_seed((u64::from(run) << 32) | u64::from(index));
         let account_data = random_bytes(&mut rng, ACCOUNT_DATA_BYTES);
-        Worker { client, tables, run, index, rng, version: 0, sequence: 0, account_data }
+        Worker {
+            client,
+            tables,
+            run,
+            index,
+            rng,
+            version: 0,
+            sequence: 0,
+            account_data,
+        }
     }
 
     /// Unmeasured set-up before the first `execute` (UpdateItem needs its own account to exist).
@@ -311,7 +395,10 @@ impl Worker {
             self.client
                 .put_item()
                 .table_name(&self.tables.accounts)
-                .item("U", b(&key16(KeyKind::UpdatedAccount, self.run, self.index)))
+                .item(
+                    "U",
+                    b(&key16(KeyKind::UpdatedAccount, self.run, self.index)),
+                )
                 .item("D", b(&self.account_data))
                 .item("V", AttributeValue::N(self.version.to_string()))
                 .send()
@@ -331,13 +418,21 @@ impl Worker {
             .client
             .get_item()
             .table_name(&self.tables.accounts)
-            .key("U", b(&key16(KeyKind::UpdatedAccount, self.run, self.index)))
+            .key(
+                "U",
+                b(&key16(KeyKind::UpdatedAccount, self.run, self.index)),
+            )
             .consistent_read(true)
             .send()
             .await
             .map_err(|e| request_error("GetItem", e))?;
-        let version = output.item().and_then(|i| i.get("V")).and_then(|v| v.as_n().ok()).and_then(|n| n.parse().ok());
-        self.version = version.ok_or_else(|| wrong("GetItem", "the updated account has no numeric V"))?;
+        let version = output
+            .item()
+            .and_then(|i| i.get("V"))
+            .and_then(|v| v.as_n().ok())
+            .and_then(|n| n.parse().ok());
+        self.version =
+            version.ok_or_else(|| wrong("GetItem", "the updated account has no numeric V"))?;
         Ok(())
     }
 
@@ -363,16 +458,36 @@ impl Worker {
             .await
             .map_err(|e| request_error("GetItem", e))?;
         match output.item() {
-            Some(item) if item.get("D").is_some_and(|d| d.as_b().is_ok_and(|d| d.as_ref().len() == ACCOUNT_DATA_BYTES)) => Ok(()),
-            Some(_) => Err(wrong("GetItem", format!("account {account} came back without its {ACCOUNT_DATA_BYTES}-byte D"))),
-            None => Err(wrong("GetItem", format!("preloaded account {account} is missing"))),
+            Some(item)
+                if item.get("D").is_some_and(|d| {
+                    d.as_b()
+                        .is_ok_and(|d| d.as_ref().len() == ACCOUNT_DATA_BYTES)
+                }) =>
+            {
+                Ok(())
+            }
+            Some(_) => Err(wrong(
+                "GetItem",
+                format!("account {account} came back without its {ACCOUNT_DATA_BYTES}-byte D"),
+            )),
+            None => Err(wrong(
+                "GetItem",
+                format!("preloaded account {account} is missing"),
+            )),
         }
     }
 
     async fn put_item(&mut self) -> Result<(), WorkloadError> {
         let queue = key16(KeyKind::WrittenQueue, self.run, self.index);
         self.sequence += 1;
-        put_message(&self.client, &self.tables.messages, &queue, self.sequence, &mut self.rng).await
+        put_message(
+            &self.client,
+            &self.tables.messages,
+            &queue,
+            self.sequence,
+            &mut self.rng,
+        )
+        .await
     }
 
     async fn query(&mut self) -> Result<(), WorkloadError> {
@@ -388,8 +503,16 @@ impl Worker {
             .send()
             .await
             .map_err(|e| request_error("Query", e))?;
-        if output.count() != MESSAGES_PER_QUEUE as i32 || output.items().len() != MESSAGES_PER_QUEUE as usize {
-            return Err(wrong("Query", format!("queue {queue} gave {} items, expected {MESSAGES_PER_QUEUE}", output.count())));
+        if output.count() != MESSAGES_PER_QUEUE as i32
+            || output.items().len() != MESSAGES_PER_QUEUE as usize
+        {
+            return Err(wrong(
+                "Query",
+                format!(
+                    "queue {queue} gave {} items, expected {MESSAGES_PER_QUEUE}",
+                    output.count()
+                ),
+            ));
         }
         Ok(())
     }
@@ -399,7 +522,10 @@ impl Worker {
             .client
             .update_item()
             .table_name(&self.tables.accounts)
-            .key("U", b(&key16(KeyKind::UpdatedAccount, self.run, self.index)))
+            .key(
+                "U",
+                b(&key16(KeyKind::UpdatedAccount, self.run, self.index)),
+            )
             .update_expression("SET #data = :data ADD #version :one")
             .condition_expression("attribute_exists(#uuid) AND #version = :version")
             .expression_attribute_names("#uuid", "U")
@@ -413,9 +539,15 @@ impl Worker {
             .await
             .map_err(|e| request_error("UpdateItem", e))?;
         let expected = (self.version + 1).to_string();
-        let returned = output.attributes().and_then(|a| a.get("V")).and_then(|v| v.as_n().ok());
+        let returned = output
+            .attributes()
+            .and_then(|a| a.get("V"))
+            .and_then(|v| v.as_n().ok());
         if returned != Some(&expected) {
-            return Err(wrong("UpdateItem", format!("UPDATED_NEW returned V = {returned:?}, expected {expected}")));
+            return Err(wrong(
+                "UpdateItem",
+                format!("UPDATED_NEW returned V = {returned:?}, expected {expected}"),
+            ));
         }
         self.version += 1;
         Ok(())
@@ -432,7 +564,10 @@ impl Worker {
             let item: HashMap<String, AttributeValue> = [
                 ("U".to_string(), b(&owner)),
                 ("DK".to_string(), AttributeValue::B(Blob::new(device_key))),
-                ("P".to_string(), AttributeValue::B(random_bytes(&mut self.rng, PUBLIC_KEY_BYTES))),
+                (
+                    "P".to_string(),
+                    AttributeValue::B(random_bytes(&mut self.rng, PUBLIC_KEY_BYTES)),
+                ),
             ]
             .into();
             let put = Put::builder()
@@ -444,7 +579,10 @@ impl Worker {
                 .expect("table name and item are set");
             request = request.transact_items(TransactWriteItem::builder().put(put).build());
         }
-        request.send().await.map_err(|e| request_error("TransactWriteItems", e))?;
+        request
+            .send()
+            .await
+            .map_err(|e| request_error("TransactWriteItems", e))?;
         Ok(())
     }
 }
@@ -464,7 +602,10 @@ mod tests {
 
     #[test]
     fn error_text_is_one_short_line() {
-        assert_eq!(one_line("<h1>500</h1>\n  <p>boom</p>", 200), "<h1>500</h1> <p>boom</p>");
+        assert_eq!(
+            one_line("<h1>500</h1>\n  <p>boom</p>", 200),
+            "<h1>500</h1> <p>boom</p>"
+        );
         assert_eq!(one_line("abcdef", 3), "abc…");
         assert_eq!(one_line("äöü", 3), "äöü");
     }
