@@ -10,6 +10,7 @@
 #                           moto, which keeps everything in memory)
 #   BENCH_CACHE_DIR         where the moto virtualenv lives (default ~/.cache/sweetlies)
 #   BENCH_MOTO_VERSION      moto version to install when the venv is missing (default: newest)
+#   BENCH_DYNAMO_ARGS       extra sweetlies-dynamo flags, e.g. "--pool-size 64"
 #   CARGO_TARGET_DIR        as usual
 # Everything it starts (PostgreSQL, sweetlies-dynamo, moto_server) is stopped on exit, even on
 # failure or Ctrl-C; all of it listens on 127.0.0.1 or a Unix socket only.
@@ -109,7 +110,7 @@ credentials="$work/credentials.json"
 )
 dynamo_port=$(free_port)
 RUST_LOG=warn "$dynamo_bin" --listen "127.0.0.1:$dynamo_port" --database "host=$work/pg user=postgres dbname=postgres" \
-  --credentials-file "$credentials" >"$work/sweetlies-dynamo.log" 2>&1 &
+  --credentials-file "$credentials" ${BENCH_DYNAMO_ARGS:-} >"$work/sweetlies-dynamo.log" 2>&1 &
 pids+=($!)
 wait_port sweetlies-dynamo "$dynamo_port" "${pids[-1]}"
 
@@ -124,12 +125,15 @@ wait_port moto_server "$moto_port" "${pids[-1]}"
 echo "==> $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) before;" \
   "sweetlies = sweetlies-dynamo $(git rev-parse --short HEAD) on PostgreSQL $("$pg_bin/postgres" --version | awk '{print $3}')" \
   "(fsync=$pg_fsync), moto = moto_server $moto_version"
+# In the background with `wait`, so a TERM to this script runs the cleanup at once.
 "$bench_bin" \
   --target "sweetlies=http://127.0.0.1:$dynamo_port" \
   --target "moto=http://127.0.0.1:$moto_port" \
   --baseline moto \
   --credentials-file "$credentials" \
-  "$@"
+  "$@" &
+pids+=($!)
+wait "${pids[-1]}"
 echo "==> load average $(cut -d' ' -f1-3 /proc/loadavg) after"
 postmaster=$(head -n 1 "$work/pg/data/postmaster.pid")
 echo "==> CPU seconds used over the whole run: sweetlies-dynamo $(cpu_seconds "${pids[0]}")," \
