@@ -68,7 +68,14 @@ in
       wantedBy = [ "multi-user.target" ];
       requires = cfg.secrets.unitDependencies.requires;
       after = cfg.secrets.unitDependencies.after ++ [ "network.target" ];
-      serviceConfig = {
+      serviceConfig = import ./lib/hardening.nix {
+        inherit (cfg.server) allowedAddresses;
+        addressFamilies = [
+          "AF_INET"
+          "AF_INET6"
+        ];
+      }
+      // {
         ExecStart = lib.escapeShellArgs (
           [
             (lib.getExe pkgs.python3)
@@ -93,36 +100,6 @@ in
         ];
         DynamicUser = true;
         Restart = "always";
-        UMask = "0077";
-        ProtectSystem = "strict";
-        ProtectHome = true;
-        PrivateTmp = true;
-        PrivateDevices = true;
-        PrivateUsers = true;
-        NoNewPrivileges = true;
-        CapabilityBoundingSet = "";
-        RestrictAddressFamilies = [
-          "AF_INET"
-          "AF_INET6"
-        ];
-        IPAddressDeny = "any";
-        IPAddressAllow = cfg.server.allowedAddresses;
-        ProtectKernelTunables = true;
-        ProtectKernelModules = true;
-        ProtectKernelLogs = true;
-        ProtectControlGroups = true;
-        ProtectClock = true;
-        ProtectHostname = true;
-        RestrictNamespaces = true;
-        RestrictRealtime = true;
-        RestrictSUIDSGID = true;
-        LockPersonality = true;
-        MemoryDenyWriteExecute = true;
-        SystemCallArchitectures = "native";
-        SystemCallFilter = [
-          "@system-service"
-          "~@privileged"
-        ];
       };
     };
   };

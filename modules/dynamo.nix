@@ -26,40 +26,7 @@ let
     ensure_table ${lib.escapeShellArg table.TableName} ${pkgs.writeText "${table.TableName}.json" (builtins.toJSON table)}
   '') tables;
 
-  hardening = {
-    ProtectSystem = "strict";
-    ProtectHome = true;
-    PrivateTmp = true;
-    PrivateDevices = true;
-    PrivateUsers = true;
-    NoNewPrivileges = true;
-    CapabilityBoundingSet = "";
-    RestrictAddressFamilies = [
-      "AF_UNIX"
-      "AF_INET"
-      "AF_INET6"
-    ];
-    IPAddressDeny = "any";
-    IPAddressAllow = cfg.server.allowedAddresses;
-    ProtectKernelTunables = true;
-    ProtectKernelModules = true;
-    ProtectKernelLogs = true;
-    ProtectControlGroups = true;
-    ProtectClock = true;
-    ProtectHostname = true;
-    ProtectProc = "invisible";
-    RestrictNamespaces = true;
-    RestrictRealtime = true;
-    RestrictSUIDSGID = true;
-    LockPersonality = true;
-    MemoryDenyWriteExecute = true;
-    SystemCallArchitectures = "native";
-    SystemCallFilter = [
-      "@system-service"
-      "~@privileged"
-    ];
-    UMask = "0077";
-  };
+  hardening = import ./lib/hardening.nix { inherit (cfg.server) allowedAddresses; };
 in
 {
   options.services.sweetlies.dynamo = {

@@ -114,7 +114,20 @@ let
         ++ scfg.extraJavaOptions
       );
     };
-    serviceConfig = {
+    # The JVM needs W^X off (JIT), netlink for its network interface lookup, and extracts its
+    # JNI libraries to /tmp.
+    serviceConfig =
+      import ./lib/hardening.nix {
+        inherit (scfg) allowedAddresses;
+        addressFamilies = [
+          "AF_UNIX"
+          "AF_INET"
+          "AF_INET6"
+          "AF_NETLINK"
+        ];
+        memoryDenyWriteExecute = false;
+      }
+      // {
       ExecStart = "${launcher} ${lib.escapeShellArgs args} ${configFile name settings}";
       EnvironmentFile = "${paths.secretsDir}/signal-server/aws.env";
       LoadCredential = [
@@ -124,41 +137,8 @@ let
       ];
       User = "sweetlies-server";
       Group = "sweetlies-server";
-      UMask = "0077";
-      # Sandboxing: the JVM needs W^X off (JIT) and extracts its JNI libraries to /tmp.
-      ProtectSystem = "strict";
-      ProtectHome = true;
-      PrivateTmp = true;
-      PrivateDevices = true;
-      PrivateUsers = true;
-      NoNewPrivileges = true;
-      CapabilityBoundingSet = "";
       AmbientCapabilities = "";
-      RestrictAddressFamilies = [
-        "AF_UNIX"
-        "AF_INET"
-        "AF_INET6"
-        "AF_NETLINK"
-      ];
-      IPAddressDeny = "any";
-      IPAddressAllow = scfg.allowedAddresses;
-      ProtectKernelTunables = true;
-      ProtectKernelModules = true;
-      ProtectKernelLogs = true;
-      ProtectControlGroups = true;
-      ProtectClock = true;
-      ProtectHostname = true;
-      ProtectProc = "invisible";
-      RestrictNamespaces = true;
-      RestrictRealtime = true;
-      RestrictSUIDSGID = true;
-      LockPersonality = true;
       RemoveIPC = true;
-      SystemCallArchitectures = "native";
-      SystemCallFilter = [
-        "@system-service"
-        "~@privileged"
-      ];
       # A denied system call fails with EPERM instead of killing the JVM.
       SystemCallErrorNumber = "EPERM";
     }
