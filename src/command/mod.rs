@@ -11,10 +11,6 @@ use clap::Subcommand;
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Build hosts' disk images with nix; write their sha256 and block map.
-    Build(build::BuildArgs),
-    /// Write an image to a disk or file, verify it, and seed the host identity.
-    Flash(flash::FlashArgs),
     /// Create a new org: hosts/<org>/ (spec, public keys, encrypted secrets) and its identities.
     New(new::NewArgs),
     /// Validate hosts/<org>/: schema, secrets decrypt, public keys match secrets.
@@ -22,14 +18,18 @@ pub enum Command {
     /// Work with secrets files.
     #[command(subcommand)]
     Secrets(secrets::SecretsCommand),
+    /// Build hosts' disk images with nix; write their sha256 and block map.
+    Build(build::BuildArgs),
+    /// Write an image to a disk or file, verify it, and seed the host identity.
+    Flash(flash::FlashArgs),
 }
 
 pub fn run(command: Command) -> anyhow::Result<()> {
     match command {
-        Command::Build(args) => build::run(args),
-        Command::Flash(args) => flash::run(args),
         Command::New(args) => new::run(args),
         Command::Check(args) => check::run(args),
         Command::Secrets(command) => secrets::run(command),
+        Command::Build(args) => build::run(args),
+        Command::Flash(args) => flash::run(args),
     }
 }
