@@ -41,12 +41,7 @@ set_password() {
 }
 login() { PGPASSWORD="$1" "$pg_bin/psql" -h 127.0.0.1 -p "$port" -U sweetlies_dynamo -d postgres -Atc 'select current_user' 2>/dev/null; }
 
-fail=0
-ok() { echo "  PASS  $1"; }
-bad() {
-  echo "  FAIL  $1" >&2
-  fail=1
-}
+source checks/lib/tally.sh
 [ -z "$(login "$password" || true)" ] && ok "before: the role has no password" || bad "the role logged in before"
 set_password && ok "the script sets the password" || bad "the script failed"
 [ "$(login "$password")" = sweetlies_dynamo ] && ok "the role logs in over TCP (scram-sha-256) with the credential" ||
@@ -59,5 +54,4 @@ if grep -qF "$password" "$work/postgres.log"; then bad "the password is in the s
 "${run[@]}" truncate -s 0 "$work/credentials/password"
 if set_password 2>/dev/null; then bad "an empty credential was accepted"; else ok "an empty credential is refused"; fi
 
-[ "$fail" -eq 0 ] || exit 1
-echo "modules-postgresql: all checks passed"
+tally modules-postgresql

@@ -65,12 +65,7 @@ for name in cache messages; do
 done
 start pubsub "$pubsub_port" 'notify-keyspace-events K$' 'save ""'
 
-fail=0
-ok() { echo "  PASS  $1"; }
-bad() {
-  echo "  FAIL  $1" >&2
-  fail=1
-}
+source checks/lib/tally.sh
 export REDISCLI_AUTH="$password"
 
 init() { CREDENTIALS_DIRECTORY="$work/credentials" bash "$repo/modules/valkey-cluster-init.sh" redis-cli "$cache_port" "$messages_port"; }
@@ -105,5 +100,4 @@ kill "$subscriber" 2>/dev/null || true
 grep -q '__keyspace@0__:linked-device-token' "$work/events" && grep -qx 'set' "$work/events" &&
   ok "pub/sub delivers keyspace \"set\" notifications (K\$)" || bad "no keyspace notification: $(cat "$work/events")"
 
-[ "$fail" -eq 0 ] || exit 1
-echo "modules-valkey: all checks passed"
+tally modules-valkey

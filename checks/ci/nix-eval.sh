@@ -8,16 +8,7 @@ export NIX_REMOTE=dummy://
 cd "$(dirname "$0")/../.."
 repo="$PWD"
 
-pass=0
-fail=0
-ok() {
-  echo "  PASS  $1"
-  pass=$((pass + 1))
-}
-bad() {
-  echo "  FAIL  $1" >&2
-  fail=$((fail + 1))
-}
+source checks/lib/tally.sh
 eval_json() { nix-instantiate --eval --strict --json "$@"; }
 
 # --- pins ---------------------------------------------------------------------------------
@@ -128,5 +119,4 @@ if [ -d hosts ]; then
   done
 fi
 
-echo "nix-eval: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+tally nix-eval

@@ -7,16 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 launcher="$PWD/pkgs/signal-server/signal-server.sh"
 
-pass=0
-fail=0
-ok() {
-  echo "  PASS  $1"
-  pass=$((pass + 1))
-}
-bad() {
-  echo "  FAIL  $1" >&2
-  fail=$((fail + 1))
-}
+source checks/lib/tally.sh
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
@@ -85,5 +76,4 @@ else
   bad "worker invocation recorded: $(tr '\n' ' ' <"$RECORD")"
 fi
 
-echo "nix-launcher: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+tally nix-launcher
