@@ -14,5 +14,11 @@ apt-get install -y --no-install-recommends redis-server
 
 # deadnix (checks/ci/nix-deadnix.sh): from crates.io, skipped when already installed.
 if ! command -v deadnix >/dev/null && [ ! -x "${CARGO_HOME:-$HOME/.cargo}/bin/deadnix" ]; then
-  cargo install --locked deadnix --version 1.3.1
+  if command -v cargo >/dev/null; then
+    cargo install --locked deadnix --version 1.3.1
+  else
+    # Under sudo, root often has no Rust toolchain: the tests' user installs it instead.
+    echo "install-deps: no cargo for $(id -un); as the user who runs the tests, run:" \
+      "cargo install --locked deadnix --version 1.3.1" >&2
+  fi
 fi
