@@ -4,7 +4,6 @@ use std::net::ToSocketAddrs;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde::Deserialize;
 
 use crate::workload::Operation;
 
@@ -29,15 +28,8 @@ pub enum ConfigError {
     UnknownOperation(String),
     #[error("invalid --{0}: {1}")]
     Invalid(&'static str, String),
-    #[error("cannot read credentials file {path}: {source}")]
-    CredentialsRead {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error(
-        "{path} is not a credentials file: expected {{\"accessKeys\":[{{\"accessKeyId\":\"…\",\"secretAccessKey\":\"…\"}}]}} ({reason})"
-    )]
-    CredentialsParse { path: PathBuf, reason: String },
+    #[error(transparent)]
+    Credentials(#[from] sweetlies_dynamo::ConfigError),
     #[error(
         "no credentials: pass --credentials-file FILE (the server's accessKeys file) or set AWS_ACCESS_KEY_ID and \
          AWS_SECRET_ACCESS_KEY"
@@ -257,43 +249,15 @@ pub fn parse_target(raw: &str) -> Result<Target, ConfigError> {
     })
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct CredentialsFile {
-    access_keys: Vec<AccessKeyEntry>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct AccessKeyEntry {
-    access_key_id: String,
-    secret_access_key: String,
-}
-
+/// The server's own credentials file, read by the server's own reader; the first key signs.
 fn read_credentials(path: &Path) -> Result<Credentials, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::CredentialsRead {
-        path: path.into(),
-        source,
-    })?;
-    let parse_error = |reason: String| ConfigError::CredentialsParse {
-        path: path.into(),
-        reason,
-    };
-    let file: CredentialsFile =
-        serde_json::from_str(&text).map_err(|e| parse_error(e.to_string()))?;
-    let first = file
-        .access_keys
+    let (access_key_id, secret_access_key) = sweetlies_dynamo::config::read_access_key_pairs(path)?
         .into_iter()
         .next()
-        .ok_or_else(|| parse_error("accessKeys is empty".into()))?;
-    if first.access_key_id.is_empty() || first.secret_access_key.is_empty() {
-        return Err(parse_error(
-            "the first key has an empty accessKeyId or secretAccessKey".into(),
-        ));
-    }
+        .expect("read_access_key_pairs refuses an empty list");
     Ok(Credentials {
-        access_key_id: first.access_key_id,
-        secret_access_key: first.secret_access_key,
+        access_key_id,
+        secret_access_key,
     })
 }
 

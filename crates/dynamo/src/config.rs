@@ -19,7 +19,7 @@ pub enum ConfigError {
     Missing(&'static str, &'static str),
     #[error("invalid --database connection string: {0} (expected postgres://user@host/db or key=value pairs)")]
     Database(tokio_postgres::Error),
-    #[error("{path} lists no access keys: add {{\"accessKeys\":[{{\"accessKeyId\":\"…\",\"secretAccessKey\":\"…\"}}]}}")]
+    #[error("{path}: accessKeys is empty: add {{\"accessKeys\":[{{\"accessKeyId\":\"…\",\"secretAccessKey\":\"…\"}}]}}")]
     NoAccessKeys { path: PathBuf },
     #[error("{path}: access key entry {index} has an empty accessKeyId or secretAccessKey")]
     EmptyAccessKey { path: PathBuf, index: usize },
@@ -82,6 +82,28 @@ struct AccessKeyEntry {
     secret_access_key: String,
 }
 
+/// Reads the org spec's `dynamo/credentials.json`: its (access key id, secret access key)
+/// pairs in file order, none empty. Clients of the server (the benchmark) read it here too.
+pub fn read_access_key_pairs(path: &Path) -> Result<Vec<(String, String)>, ConfigError> {
+    let text = std::fs::read(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
+    let file: CredentialsFile =
+        serde_json::from_slice(&text).map_err(|source| ConfigError::Parse { path: path.into(), source })?;
+    if file.access_keys.is_empty() {
+        return Err(ConfigError::NoAccessKeys { path: path.into() });
+    }
+    file.access_keys
+        .into_iter()
+        .enumerate()
+        .map(|(index, entry)| {
+            if entry.access_key_id.is_empty() || entry.secret_access_key.is_empty() {
+                Err(ConfigError::EmptyAccessKey { path: path.into(), index })
+            } else {
+                Ok((entry.access_key_id, entry.secret_access_key))
+            }
+        })
+        .collect()
+}
+
 /// Access key id → secret access key.
 #[derive(Clone, Default)]
 pub struct AccessKeys(HashMap<String, String>);
@@ -96,20 +118,7 @@ impl AccessKeys {
     }
 
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
-        let file: CredentialsFile = serde_json::from_slice(&text)
-            .map_err(|source| ConfigError::Parse { path: path.into(), source })?;
-        if file.access_keys.is_empty() {
-            return Err(ConfigError::NoAccessKeys { path: path.into() });
-        }
-        let mut keys = HashMap::new();
-        for (index, entry) in file.access_keys.into_iter().enumerate() {
-            if entry.access_key_id.is_empty() || entry.secret_access_key.is_empty() {
-                return Err(ConfigError::EmptyAccessKey { path: path.into(), index });
-            }
-            keys.insert(entry.access_key_id, entry.secret_access_key);
-        }
-        Ok(AccessKeys(keys))
+        Ok(AccessKeys::new(read_access_key_pairs(path)?))
     }
 }
 
