@@ -338,10 +338,15 @@ impl Catalog {
         self.tables.write().expect("catalog lock").remove(name);
     }
 
+    /// The named table if it is already cached.
+    pub fn cached(&self, name: &str) -> Option<Arc<TableMeta>> {
+        self.tables.read().expect("catalog lock").get(name).cloned()
+    }
+
     /// The named table, or DynamoDB's ResourceNotFoundException.
     pub async fn get(&self, client: &impl deadpool_postgres::GenericClient, name: &str) -> Result<Arc<TableMeta>, DynamoError> {
-        if let Some(meta) = self.tables.read().expect("catalog lock").get(name) {
-            return Ok(meta.clone());
+        if let Some(meta) = self.cached(name) {
+            return Ok(meta);
         }
         let meta = Arc::new(load(client, name).await?.ok_or_else(not_found)?);
         self.tables.write().expect("catalog lock").insert(name.to_owned(), meta.clone());

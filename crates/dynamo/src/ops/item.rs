@@ -15,6 +15,10 @@ use crate::state::State;
 use crate::store::{self, StoredKey, db_error, pool_error};
 
 pub async fn table(state: &State, name: &str) -> Result<Arc<TableMeta>, DynamoError> {
+    // Only a cache miss needs a connection: taking one from a busy pool means waiting in line.
+    if let Some(meta) = state.catalog.cached(name) {
+        return Ok(meta);
+    }
     let client = state.pool.get().await.map_err(pool_error)?;
     state.catalog.get(&client, name).await
 }
@@ -48,6 +52,21 @@ impl OpenTransaction {
     /// The transaction has ended (committed or rolled back): the connection goes back.
     fn finish(mut self) {
         self.client.take();
+    }
+
+    /// After COMMIT succeeded the connection goes back; after a failure the transaction is
+    /// rolled back, which is harmless when the failure came after COMMIT was sent.
+    async fn settle<T>(self, outcome: Result<T, DynamoError>) -> Result<T, ApiError> {
+        match outcome {
+            Ok(value) => {
+                self.finish();
+                Ok(value)
+            }
+            Err(error) => {
+                self.rollback().await;
+                Err(error.into())
+            }
+        }
     }
 }
 
@@ -92,17 +111,25 @@ where
             Change::Delete | Change::Keep => commit.await,
         }
     };
-    match written {
-        Ok(()) => {
-            transaction.finish();
-            Ok((old, change))
-        }
-        Err(error) => {
-            // Ends the transaction if the write failed before COMMIT was sent.
-            transaction.rollback().await;
-            Err(error.into())
-        }
-    }
+    transaction.settle(written).await?;
+    Ok((old, change))
+}
+
+/// Stores `item` (or deletes the key when None) regardless of the current version: without a
+/// condition to check or old values to return there is nothing to read first, so BEGIN, the
+/// item's lock, the write and COMMIT go out together in one round trip.
+pub async fn blind_write(state: &State, meta: &TableMeta, key: &StoredKey, item: Option<&Item>) -> Result<(), ApiError> {
+    let client = state.pool.get().await.map_err(pool_error)?;
+    let statements = store::Statements::prepare(&client).await?;
+    let transaction = OpenTransaction { client: Some(client) };
+    let written = {
+        let client = transaction.client();
+        let begin = async { client.batch_execute("BEGIN").await.map_err(db_error) };
+        let commit = async { client.batch_execute("COMMIT").await.map_err(db_error) };
+        tokio::try_join!(begin, statements.lock(client, meta, key), statements.write(client, meta, key, item), commit)
+    };
+    transaction.settle(written).await?;
+    Ok(())
 }
 
 /// A ConditionExpression with ReturnValuesOnConditionCheckFailure.
@@ -179,6 +206,10 @@ pub async fn put_item(state: &State, input: &Value) -> Result<Value, ApiError> {
     let guard = Guard::parse(input, &mut attributes)?;
     attributes.finish()?;
     let return_values = enum_member(input, "ReturnValues", &["NONE", "ALL_OLD"], "NONE")?;
+    if guard.condition.is_none() && return_values == "NONE" {
+        blind_write(state, &meta, &key, Some(&item)).await?;
+        return Ok(json!({}));
+    }
     let (old, _) = locked_write(state, &meta, &key, |old| {
         if !guard.holds(old) {
             return Err(guard.failure(old));
@@ -198,6 +229,10 @@ pub async fn delete_item(state: &State, input: &Value) -> Result<Value, ApiError
     let guard = Guard::parse(input, &mut attributes)?;
     attributes.finish()?;
     let return_values = enum_member(input, "ReturnValues", &["NONE", "ALL_OLD"], "NONE")?;
+    if guard.condition.is_none() && return_values == "NONE" {
+        blind_write(state, &meta, &key, None).await?;
+        return Ok(json!({}));
+    }
     let (old, _) = locked_write(state, &meta, &key, |old| {
         if !guard.holds(old) {
             return Err(guard.failure(old));

@@ -285,6 +285,30 @@ async fn secondary_indexes_follow_writes() {
         .unwrap();
     assert_eq!(by_link(b"link-handle").await.unwrap().count(), 0, "removed attribute leaves the index");
 
+    // Unconditional PutItem and DeleteItem (written without reading first) replace and remove
+    // index entries too.
+    client
+        .put_item()
+        .table_name(&table)
+        .item("U", b(b"u1"))
+        .item("T", n("1"))
+        .item("R", n("5"))
+        .send()
+        .await
+        .unwrap();
+    client.delete_item().table_name(&table).key("U", b(b"u1")).key("T", n("3")).send().await.unwrap();
+    let ranked = client
+        .query()
+        .table_name(&table)
+        .index_name("by_rank")
+        .key_condition_expression("U = :u")
+        .expression_attribute_values(":u", b(b"u1"))
+        .send()
+        .await
+        .unwrap();
+    let ranks: Vec<&str> = ranked.items().iter().map(|i| i["R"].as_n().unwrap().as_str()).collect();
+    assert_eq!(ranks, ["5", "10"], "the overwritten item moved in the LSI, the deleted one left it");
+
     let error = client
         .query()
         .table_name(&table)

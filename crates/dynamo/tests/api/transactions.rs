@@ -209,6 +209,31 @@ async fn conflicting_transaction_is_cancelled_with_transaction_conflict() {
         .expect("succeeds once the lock is gone");
 }
 
+/// An unconditional PutItem is written without reading the item first, but still waits for
+/// the item's lock: it never slips in between a transaction's condition check and its write.
+#[tokio::test]
+async fn unconditional_put_waits_for_the_items_lock() {
+    let client = client();
+    let table = table_name("blind");
+    create_table(&client, &table, ("id", T::S), None).await;
+    let (pg, connection) = tokio_postgres::connect(&shared().pg.connection_string(), tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(connection);
+    let table_id: i64 = pg.query_one("SELECT table_id FROM dynamo_tables WHERE name = $1", &[&table]).await.unwrap().get(0);
+    let key = sweetlies_dynamo::store::StoredKey { pk: dynamo_model::encode_sort_key(&dynamo_model::AttributeValue::s("held")), sk: vec![] };
+    let lock = sweetlies_dynamo::store::lock_id(table_id, &key);
+    pg.execute("SELECT pg_advisory_lock($1)", &[&lock]).await.unwrap();
+    let put = tokio::spawn({
+        let (client, table) = (client.clone(), table.clone());
+        async move { client.put_item().table_name(&table).item("id", s("held")).item("c", n("7")).send().await }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(!put.is_finished(), "PutItem must wait while the item is locked");
+    assert_eq!(counter(&client, &table, "held").await, 0, "nothing written while locked");
+    pg.execute("SELECT pg_advisory_unlock($1)", &[&lock]).await.unwrap();
+    put.await.unwrap().expect("PutItem succeeds once the lock is released");
+    assert_eq!(counter(&client, &table, "held").await, 7);
+}
+
 /// Many concurrent transactions over the same two items: each either commits both increments
 /// or fails with TransactionConflict; the counters always agree with the number of commits.
 #[tokio::test]
