@@ -11,14 +11,28 @@
 #   BENCH_CACHE_DIR         where the moto virtualenv lives (default ~/.cache/sweetlies)
 #   BENCH_MOTO_VERSION      moto version to install when the venv is missing (default: newest)
 #   BENCH_DYNAMO_ARGS       extra sweetlies-dynamo flags, e.g. "--pool-size 64"
+#   BENCH_FLOOR=off         skip the PostgreSQL floor (checks/bench-dynamo-floor.sh: pgbench running
+#                           the fewest statements each operation needs, on the same PostgreSQL)
 #   CARGO_TARGET_DIR        as usual
 # Everything it starts (PostgreSQL, sweetlies-dynamo, moto_server) is stopped on exit, even on
 # failure or Ctrl-C; all of it listens on 127.0.0.1 or a Unix socket only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. checks/lib/cpu.sh
 
 pg_fsync=${BENCH_PG_FSYNC:-on}
 case "$pg_fsync" in on | off) ;; *) echo "BENCH_PG_FSYNC must be on or off, not '$pg_fsync'" >&2; exit 2 ;; esac
+floor=${BENCH_FLOOR:-on}
+case "$floor" in on | off) ;; *) echo "BENCH_FLOOR must be on or off, not '$floor'" >&2; exit 2 ;; esac
+# The floor runs the same operations, client counts and duration as the benchmark.
+floor_args=()
+args=("$@")
+for ((i = 0; i < ${#args[@]}; i++)); do
+  case "${args[i]}" in
+    --seconds | --clients | --operations) floor_args+=("${args[i]}" "${args[i + 1]:-}") ;;
+    --seconds=* | --clients=* | --operations=*) floor_args+=("${args[i]%%=*}" "${args[i]#*=}") ;;
+  esac
+done
 cache_dir=${BENCH_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/sweetlies}
 venv="$cache_dir/moto-venv"
 
@@ -70,17 +84,6 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-# CPU seconds (user + system, including reaped children) of the given processes.
-cpu_seconds() {
-  local ticks=0 pid fields
-  for pid in "$@"; do
-    [ -r "/proc/$pid/stat" ] || continue
-    # Fields after "(comm) ": utime, stime, cutime, cstime are the 12th to 15th.
-    read -r -a fields <<<"$(sed 's/^.*) //' "/proc/$pid/stat")"
-    ticks=$((ticks + fields[11] + fields[12] + fields[13] + fields[14]))
-  done
-  awk -v ticks="$ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f", ticks / hz }'
-}
 wait_port() { # name port pid
   for _ in $(seq 1 300); do
     if (exec 3<>"/dev/tcp/127.0.0.1/$2") 2>/dev/null; then return 0; fi
@@ -137,4 +140,9 @@ wait "${pids[-1]}"
 echo "==> load average $(cut -d' ' -f1-3 /proc/loadavg) after"
 postmaster=$(head -n 1 "$work/pg/data/postmaster.pid")
 echo "==> CPU seconds used over the whole run: sweetlies-dynamo $(cpu_seconds "${pids[0]}")," \
-  "PostgreSQL $(cpu_seconds "$postmaster" $(pgrep -P "$postmaster")), moto_server $(cpu_seconds "${pids[1]}")"
+  "PostgreSQL $(postgres_cpu_seconds "$postmaster"), moto_server $(cpu_seconds "${pids[1]}")"
+if [ "$floor" = on ]; then
+  # The servers idle meanwhile, so pgbench has the machine to itself and PostgreSQL.
+  echo "==> the PostgreSQL floor on the same PostgreSQL"
+  checks/bench-dynamo-floor.sh --host "$work/pg" --user postgres "${floor_args[@]}"
+fi
