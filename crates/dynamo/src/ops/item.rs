@@ -38,8 +38,20 @@ struct OpenTransaction {
 }
 
 impl OpenTransaction {
+    /// A pooled connection with the item statements prepared, for a transaction to begin on.
+    async fn start(state: &State) -> Result<(OpenTransaction, store::Statements), DynamoError> {
+        let client = state.pool.get().await.map_err(pool_error)?;
+        let statements = store::Statements::prepare(&client).await?;
+        Ok((OpenTransaction { client: Some(client) }, statements))
+    }
+
     fn client(&self) -> &deadpool_postgres::Object {
         self.client.as_ref().expect("open until finished")
+    }
+
+    /// BEGIN or COMMIT, sent when first polled so it pipelines with the statements around it.
+    async fn command(&self, sql: &str) -> Result<(), DynamoError> {
+        self.client().batch_execute(sql).await.map_err(db_error)
     }
 
     async fn rollback(mut self) {
@@ -86,13 +98,11 @@ pub async fn locked_write<F>(state: &State, meta: &TableMeta, key: &StoredKey, d
 where
     F: FnOnce(Option<&Item>) -> Result<Change, ApiError>,
 {
-    let client = state.pool.get().await.map_err(pool_error)?;
-    let statements = store::Statements::prepare(&client).await?;
-    let transaction = OpenTransaction { client: Some(client) };
+    let (transaction, statements) = OpenTransaction::start(state).await?;
     let old = {
         let client = transaction.client();
-        let begin = async { client.batch_execute("BEGIN").await.map_err(db_error) };
-        let (_, _, old) = tokio::try_join!(begin, statements.lock(client, meta, key), statements.read(client, meta, key))?;
+        let (_, _, old) =
+            tokio::try_join!(transaction.command("BEGIN"), statements.lock(client, meta, key), statements.read(client, meta, key))?;
         old
     };
     let change = match decide(old.as_ref()) {
@@ -104,7 +114,7 @@ where
     };
     let written = {
         let client = transaction.client();
-        let commit = async { client.batch_execute("COMMIT").await.map_err(db_error) };
+        let commit = transaction.command("COMMIT");
         match &change {
             Change::Put(item) => tokio::try_join!(statements.write(client, meta, key, Some(item)), commit).map(|_| ()),
             Change::Delete if old.is_some() => tokio::try_join!(statements.write(client, meta, key, None), commit).map(|_| ()),
@@ -119,14 +129,15 @@ where
 /// condition to check or old values to return there is nothing to read first, so BEGIN, the
 /// item's lock, the write and COMMIT go out together in one round trip.
 pub async fn blind_write(state: &State, meta: &TableMeta, key: &StoredKey, item: Option<&Item>) -> Result<(), ApiError> {
-    let client = state.pool.get().await.map_err(pool_error)?;
-    let statements = store::Statements::prepare(&client).await?;
-    let transaction = OpenTransaction { client: Some(client) };
+    let (transaction, statements) = OpenTransaction::start(state).await?;
     let written = {
         let client = transaction.client();
-        let begin = async { client.batch_execute("BEGIN").await.map_err(db_error) };
-        let commit = async { client.batch_execute("COMMIT").await.map_err(db_error) };
-        tokio::try_join!(begin, statements.lock(client, meta, key), statements.write(client, meta, key, item), commit)
+        tokio::try_join!(
+            transaction.command("BEGIN"),
+            statements.lock(client, meta, key),
+            statements.write(client, meta, key, item),
+            transaction.command("COMMIT")
+        )
     };
     transaction.settle(written).await?;
     Ok(())

@@ -5,7 +5,7 @@ use aws_sdk_dynamodb::types::{
     DeleteRequest, KeysAndAttributes, PutRequest, ScalarAttributeType as T, TimeToLiveSpecification, WriteRequest,
 };
 
-use crate::common::{client, create_table, n, s, shared, table_name};
+use crate::common::{HeldItemLock, client, create_table, n, s, table_name};
 
 fn put(id: &str) -> WriteRequest {
     WriteRequest::builder()
@@ -82,12 +82,7 @@ async fn busy_items_come_back_unprocessed() {
     let client = client();
     let table = table_name("batch_busy");
     create_table(&client, &table, ("id", T::S), None).await;
-    let (pg, connection) = tokio_postgres::connect(&shared().pg.connection_string(), tokio_postgres::NoTls).await.unwrap();
-    tokio::spawn(connection);
-    let table_id: i64 = pg.query_one("SELECT table_id FROM dynamo_tables WHERE name = $1", &[&table]).await.unwrap().get(0);
-    let key = sweetlies_dynamo::store::StoredKey { pk: dynamo_model::encode_sort_key(&dynamo_model::AttributeValue::s("busy")), sk: vec![] };
-    let lock = sweetlies_dynamo::store::lock_id(table_id, &key);
-    pg.execute("SELECT pg_advisory_lock($1)", &[&lock]).await.unwrap();
+    let held = HeldItemLock::take(&table, "busy").await;
     let response = client
         .batch_write_item()
         .request_items(&table, vec![put("free"), put("busy")])
@@ -97,7 +92,7 @@ async fn busy_items_come_back_unprocessed() {
     let unprocessed = response.unprocessed_items().unwrap();
     assert_eq!(unprocessed[&table].len(), 1);
     assert_eq!(unprocessed[&table][0].put_request().unwrap().item()["id"], s("busy"));
-    pg.execute("SELECT pg_advisory_unlock($1)", &[&lock]).await.unwrap();
+    held.release().await;
     let retried = client.batch_write_item().set_request_items(Some(unprocessed.clone())).send().await.unwrap();
     assert!(retried.unprocessed_items().is_none_or(HashMap::is_empty));
     for id in ["free", "busy"] {

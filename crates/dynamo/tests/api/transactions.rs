@@ -6,7 +6,7 @@ use aws_sdk_dynamodb::types::{
     TransactWriteItem, Update,
 };
 
-use crate::common::{Av, b, client, create_table, n, s, shared, table_name};
+use crate::common::{Av, HeldItemLock, b, client, create_table, n, s, table_name};
 
 fn constraint_put(table: &str, key_name: &str, key: Av, uuid: &Av) -> TransactWriteItem {
     TransactWriteItem::builder()
@@ -181,12 +181,7 @@ async fn conflicting_transaction_is_cancelled_with_transaction_conflict() {
     let client = client();
     let table = table_name("conflict");
     create_table(&client, &table, ("id", T::S), None).await;
-    let (pg, connection) = tokio_postgres::connect(&shared().pg.connection_string(), tokio_postgres::NoTls).await.unwrap();
-    tokio::spawn(connection);
-    let table_id: i64 = pg.query_one("SELECT table_id FROM dynamo_tables WHERE name = $1", &[&table]).await.unwrap().get(0);
-    let key = sweetlies_dynamo::store::StoredKey { pk: dynamo_model::encode_sort_key(&dynamo_model::AttributeValue::s("busy")), sk: vec![] };
-    let lock = sweetlies_dynamo::store::lock_id(table_id, &key);
-    pg.execute("SELECT pg_advisory_lock($1)", &[&lock]).await.unwrap();
+    let held = HeldItemLock::take(&table, "busy").await;
     let error = client
         .transact_write_items()
         .transact_items(add_one(&table, "free"))
@@ -199,7 +194,7 @@ async fn conflicting_transaction_is_cancelled_with_transaction_conflict() {
     let codes: Vec<_> = canceled.cancellation_reasons().iter().map(|r| r.code().unwrap().to_owned()).collect();
     assert_eq!(codes, ["None", "TransactionConflict"]);
     assert_eq!(counter(&client, &table, "free").await, 0, "no partial write");
-    pg.execute("SELECT pg_advisory_unlock($1)", &[&lock]).await.unwrap();
+    held.release().await;
     client
         .transact_write_items()
         .transact_items(add_one(&table, "free"))
@@ -216,12 +211,7 @@ async fn unconditional_put_waits_for_the_items_lock() {
     let client = client();
     let table = table_name("blind");
     create_table(&client, &table, ("id", T::S), None).await;
-    let (pg, connection) = tokio_postgres::connect(&shared().pg.connection_string(), tokio_postgres::NoTls).await.unwrap();
-    tokio::spawn(connection);
-    let table_id: i64 = pg.query_one("SELECT table_id FROM dynamo_tables WHERE name = $1", &[&table]).await.unwrap().get(0);
-    let key = sweetlies_dynamo::store::StoredKey { pk: dynamo_model::encode_sort_key(&dynamo_model::AttributeValue::s("held")), sk: vec![] };
-    let lock = sweetlies_dynamo::store::lock_id(table_id, &key);
-    pg.execute("SELECT pg_advisory_lock($1)", &[&lock]).await.unwrap();
+    let held = HeldItemLock::take(&table, "held").await;
     let put = tokio::spawn({
         let (client, table) = (client.clone(), table.clone());
         async move { client.put_item().table_name(&table).item("id", s("held")).item("c", n("7")).send().await }
@@ -229,7 +219,7 @@ async fn unconditional_put_waits_for_the_items_lock() {
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     assert!(!put.is_finished(), "PutItem must wait while the item is locked");
     assert_eq!(counter(&client, &table, "held").await, 0, "nothing written while locked");
-    pg.execute("SELECT pg_advisory_unlock($1)", &[&lock]).await.unwrap();
+    held.release().await;
     put.await.unwrap().expect("PutItem succeeds once the lock is released");
     assert_eq!(counter(&client, &table, "held").await, 7);
 }

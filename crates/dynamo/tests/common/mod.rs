@@ -256,3 +256,26 @@ pub fn n(text: &str) -> Av {
 pub fn b(bytes: &[u8]) -> Av {
     Av::B(aws_sdk_dynamodb::primitives::Blob::new(bytes.to_vec()))
 }
+
+/// The write lock of one item (string hash key, no sort key), taken through PostgreSQL directly
+/// the way a concurrent sweetlies-dynamo write holds it.
+pub struct HeldItemLock {
+    pg: tokio_postgres::Client,
+    lock: i64,
+}
+
+impl HeldItemLock {
+    pub async fn take(table: &str, id: &str) -> HeldItemLock {
+        let (pg, connection) = tokio_postgres::connect(&shared().pg.connection_string(), tokio_postgres::NoTls).await.unwrap();
+        tokio::spawn(connection);
+        let table_id: i64 = pg.query_one("SELECT table_id FROM dynamo_tables WHERE name = $1", &[&table]).await.unwrap().get(0);
+        let key = sweetlies_dynamo::store::StoredKey { pk: dynamo_model::encode_sort_key(&dynamo_model::AttributeValue::s(id)), sk: vec![] };
+        let lock = sweetlies_dynamo::store::lock_id(table_id, &key);
+        pg.execute("SELECT pg_advisory_lock($1)", &[&lock]).await.unwrap();
+        HeldItemLock { pg, lock }
+    }
+
+    pub async fn release(self) {
+        self.pg.execute("SELECT pg_advisory_unlock($1)", &[&self.lock]).await.unwrap();
+    }
+}
