@@ -2,11 +2,12 @@
 
 # CPU seconds (user + system, including reaped children) of the given processes.
 cpu_seconds() {
-  local ticks=0 pid fields
+  local ticks=0 pid stat fields
   for pid in "$@"; do
-    [ -r "/proc/$pid/stat" ] || continue
+    # A process may end between being listed and being read: its time is then in its parent's.
+    stat=$(cat "/proc/$pid/stat" 2>/dev/null) || continue
     # Fields after "(comm) ": utime, stime, cutime, cstime are the 12th to 15th.
-    read -r -a fields <<<"$(sed 's/^.*) //' "/proc/$pid/stat")"
+    read -r -a fields <<<"${stat##*) }"
     ticks=$((ticks + fields[11] + fields[12] + fields[13] + fields[14]))
   done
   awk -v ticks="$ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", ticks / hz }'
