@@ -12,38 +12,22 @@ repo="$PWD"
 
 dynamo="${CARGO_TARGET_DIR:-$repo/target}/debug/sweetlies-dynamo"
 [ -x "$dynamo" ] || cargo build --quiet --locked -p sweetlies-dynamo
-pg_bin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
-[ -x "$pg_bin/initdb" ] || {
-  echo "modules-dynamo-tables: PostgreSQL server binaries missing: apt-get install postgresql" >&2
-  exit 1
-}
 
-work="$(mktemp -d /tmp/modules-dynamo-tables.XXXXXX)"
-run=()
-if [ "$(id -u)" -eq 0 ]; then
-  chown postgres:postgres "$work"
-  run=(runuser -u postgres --)
-fi
+source checks/lib/postgresql.sh
 dynamo_pid=""
 cleanup() {
   [ -z "$dynamo_pid" ] || kill "$dynamo_pid" 2>/dev/null || true
-  "${run[@]}" "$pg_bin/pg_ctl" -D "$work/data" -m immediate stop >/dev/null 2>&1 || true
-  rm -rf "$work"
+  pg_stop
 }
 trap cleanup EXIT
 
-pg_port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-"${run[@]}" "$pg_bin/initdb" -D "$work/data" -U postgres --auth-local=trust --auth-host=scram-sha-256 \
-  --no-sync >"$work/initdb.log" 2>&1 || { cat "$work/initdb.log" >&2; exit 1; }
-"${run[@]}" "$pg_bin/pg_ctl" -D "$work/data" -l "$work/postgres.log" -w \
-  -o "-k $work -c listen_addresses=127.0.0.1 -p $pg_port -c fsync=off" start >/dev/null
+pg_start modules-dynamo-tables
 # services.postgresql.ensureDatabases/ensureUsers (ensureDBOwnership), then the password unit.
-"${run[@]}" "$pg_bin/psql" -h "$work" -p "$pg_port" -U postgres -qc 'CREATE ROLE sweetlies_dynamo LOGIN' \
-  -c 'CREATE DATABASE sweetlies_dynamo OWNER sweetlies_dynamo'
+pg_create_role sweetlies_dynamo
+pg_psql -qc 'CREATE DATABASE sweetlies_dynamo OWNER sweetlies_dynamo'
 "${run[@]}" mkdir -m 0700 "$work/credentials"
 head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' | "${run[@]}" tee "$work/credentials/password" >/dev/null
-"${run[@]}" env CREDENTIALS_DIRECTORY="$work/credentials" bash "$repo/modules/postgresql-role-password.sh" \
-  "$pg_bin/psql" sweetlies_dynamo -h "$work" -p "$pg_port" -U postgres --dbname=postgres >/dev/null
+pg_set_role_password sweetlies_dynamo
 cp "$work/credentials/password" "$work/postgresql-password"
 
 tables="$(nix-instantiate --eval --strict --json -E "
@@ -53,7 +37,7 @@ tables="$(nix-instantiate --eval --strict --json -E "
     settings = import $repo/modules/lib/server-settings.nix { inherit org public; hostName = (builtins.head org.hosts).name; };
   in import $repo/modules/lib/dynamo-tables.nix { inherit (settings) dynamoDbTables; }")"
 
-port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+port="$(free_port)"
 key_id="AKIDMODULESTEST"
 secret="modules-test-only-insecure-secret"
 printf '{"accessKeys":[{"accessKeyId":"%s","secretAccessKey":"%s"}]}' "$key_id" "$secret" >"$work/credentials.json"
