@@ -23,7 +23,8 @@ let
   imageCfg = cfg.image;
   efiArch = pkgs.stdenv.hostPlatform.efiArch;
   seedLabel = "SWEETSEED";
-  identityPath = "/var/lib/sweetlies/host.agekey";
+  identityPath = cfg.topology.paths.hostIdentity;
+  identityDir = dirOf identityPath;
 
   # A stable UUID per host, so two builds of the same host give the same image.
   hostSeed =
@@ -38,8 +39,8 @@ let
   importSeed = pkgs.writeShellApplication {
     name = "sweetlies-seed-import";
     runtimeInputs = [
+      pkgs.age
       pkgs.coreutils
-      pkgs.gnugrep
       pkgs.mtools
       pkgs.util-linux
     ];
@@ -51,21 +52,23 @@ let
         echo "'sweetlies-appliance flash <image> <device> --org <org> --host ${cfg.hostName}'" >&2
         exit 1
       fi
-      install -d -m 0700 /var/lib/sweetlies
-      staged=$(mktemp /var/lib/sweetlies/.host.agekey.XXXXXX)
+      install -d -m 0700 ${identityDir}
+      staged=$(mktemp ${identityDir}/.host.agekey.XXXXXX)
       trap 'rm -f "$staged"' EXIT
       if ! MTOOLS_SKIP_CHECK=1 mtype -i "$device" ::host.agekey > "$staged"; then
         echo "the ${seedLabel} partition holds no host.agekey: flash again with --org/--host" >&2
         exit 1
       fi
-      if ! grep -q '^AGE-SECRET-KEY-1' "$staged"; then
+      # age-keygen -y parses the identity (and derives its recipient): a truncated or corrupt
+      # file is refused here, not at the first decryption.
+      if ! age-keygen -y "$staged" >/dev/null; then
         echo "host.agekey on ${seedLabel} is not an age identity" >&2
         exit 1
       fi
       chmod 0400 "$staged"
       sync "$staged"
       mv "$staged" ${identityPath}
-      sync /var/lib/sweetlies
+      sync ${identityDir}
       trap - EXIT
       # The identity now lives only in ${identityPath}: zero the whole seed partition, then
       # discard it so that flash storage can drop the old blocks too.
