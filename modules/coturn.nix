@@ -13,12 +13,6 @@ let
   enabled = cfg.enable && topology.hasRole "turn";
   turnHost = cfg.org.services.turn;
   credentials = "/run/credentials/coturn.service";
-
-  turnUrls = [
-    "turn:${turnHost}:${toString ports.turn}"
-    "turn:${turnHost}:${toString ports.turn}?transport=tcp"
-    "turns:${turnHost}:${toString ports.turnTls}?transport=tcp"
-  ];
 in
 {
   config = lib.mkIf enabled {
@@ -92,7 +86,7 @@ in
           ++ lib.concatMap (url: [
             "--url"
             url
-          ]) turnUrls
+          ]) (topology.turnUrls turnHost)
         );
         LoadCredential = [
           (cfg.secrets.credential "secrets-bundle.yml" "signal-server/secrets-bundle.yml")

@@ -364,11 +364,7 @@ in
     apiToken = secret "turn.cloudflare.apiToken";
     endpoint = "http://${addressFor "turn"}:${toString ports.turnShim}/v1/turn/keys/sweetlies/credentials/generate";
     urls = [ "turn:${org.services.turn}:${toString ports.turn}" ];
-    urlsWithIps = [
-      "turn:%s:${toString ports.turn}"
-      "turn:%s:${toString ports.turn}?transport=tcp"
-      "turns:%s:${toString ports.turnTls}?transport=tcp"
-    ];
+    urlsWithIps = topology.turnUrls "%s";
     requestedCredentialTtl = "PT24H";
     clientCredentialTtl = "PT12H";
     hostname = org.services.turn;

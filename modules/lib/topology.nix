@@ -37,11 +37,6 @@ let
 
   # Local roles are reached over loopback; remote ones by host name (DNS or networking.hosts).
   addressFor = role: if hasRole role then "127.0.0.1" else (firstHostWithRole role).name;
-in
-assert schemaGate;
-{
-  inherit supportedSchemaVersion thisHost hasRole addressFor hostsWithRole;
-  roles = thisHost.roles;
 
   ports = {
     serverHttp = 8080;
@@ -73,6 +68,27 @@ assert schemaGate;
     turnRelayMin = 49152;
     turnRelayMax = 49999;
   };
+
+  # What coturn (modules/coturn.nix) listens on, as the URLs clients are given for `host` (a
+  # name, or the `%s` of the server's turn.cloudflare.urlsWithIps template).
+  turnUrls = host: [
+    "turn:${host}:${toString ports.turn}"
+    "turn:${host}:${toString ports.turn}?transport=tcp"
+    "turns:${host}:${toString ports.turnTls}?transport=tcp"
+  ];
+in
+assert schemaGate;
+{
+  inherit
+    supportedSchemaVersion
+    thisHost
+    hasRole
+    addressFor
+    hostsWithRole
+    ports
+    turnUrls
+    ;
+  roles = thisHost.roles;
 
   s3 = {
     # The region of the AWS_REGION in signal-server/aws.env (sweetlies-appliance `new`).
