@@ -10,14 +10,14 @@ let
     AttributeType = type;
   };
 
+  keyElement = name: keyType: {
+    AttributeName = name;
+    KeyType = keyType;
+  };
+
   keysOnlyIndex = indexName: hashKey: {
     IndexName = indexName;
-    KeySchema = [
-      {
-        AttributeName = hashKey;
-        KeyType = "HASH";
-      }
-    ];
+    KeySchema = [ (keyElement hashKey "HASH") ];
     Projection.ProjectionType = "KEYS_ONLY";
   };
 
@@ -30,13 +30,11 @@ let
       extraAttributes ? [ ],
       indexes ? [ ],
     }:
-    {
-      TableName = name;
-      BillingMode = "PAY_PER_REQUEST";
-      KeySchema = [
+    let
+      keys = [
         {
-          AttributeName = builtins.elemAt hash 0;
-          KeyType = "HASH";
+          key = hash;
+          keyType = "HASH";
         }
       ]
       ++ (
@@ -45,16 +43,18 @@ let
         else
           [
             {
-              AttributeName = builtins.elemAt range 0;
-              KeyType = "RANGE";
+              key = range;
+              keyType = "RANGE";
             }
           ]
       );
-      AttributeDefinitions = [
-        (attribute (builtins.elemAt hash 0) (builtins.elemAt hash 1))
-      ]
-      ++ (if range == null then [ ] else [ (attribute (builtins.elemAt range 0) (builtins.elemAt range 1)) ])
-      ++ extraAttributes;
+    in
+    {
+      TableName = name;
+      BillingMode = "PAY_PER_REQUEST";
+      KeySchema = map (k: keyElement (builtins.elemAt k.key 0) k.keyType) keys;
+      AttributeDefinitions =
+        map (k: attribute (builtins.elemAt k.key 0) (builtins.elemAt k.key 1)) keys ++ extraAttributes;
     }
     // (if indexes == [ ] then { } else { GlobalSecondaryIndexes = indexes; });
 
