@@ -8,25 +8,18 @@
 let
   node = name: lock.nodes.${lock.nodes.${lock.root}.inputs.${name}};
 
-  expect =
-    input: field: want:
+  # section: "locked" (what the lock pins) or "original" (the reference flake.nix asked for).
+  expectIn =
+    section: input: field: want:
     let
-      have = (node input).locked.${field} or null;
+      have = (node input).${section}.${field} or null;
     in
     if have == want then
       [ ]
     else
-      [ "flake.lock input '${input}': ${field} is ${builtins.toJSON have}, flake-pins.nix says ${builtins.toJSON want}" ];
-
-  expectOriginal =
-    input: field: want:
-    let
-      have = (node input).original.${field} or null;
-    in
-    if have == want then
-      [ ]
-    else
-      [ "flake.lock input '${input}': original.${field} is ${builtins.toJSON have}, expected ${builtins.toJSON want}" ];
+      [ "flake.lock input '${input}': ${section}.${field} is ${builtins.toJSON have}, flake-pins.nix says ${builtins.toJSON want}" ];
+  expect = expectIn "locked";
+  expectOriginal = expectIn "original";
 
   ss = pins.signalServer;
 in
