@@ -214,43 +214,34 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// zkgroup's `crypto::credentials::KeyPair<S>` with `STORAGE` y-scalars, of which `NUM_ATTRS`
-/// enter `I`. Serialized as w, w', W, x0, x1, y[STORAGE], C_W, I.
+/// The secret scalars both zkgroup's `crypto::credentials::KeyPair` and zkcredential's
+/// `CredentialPrivateKey` start with, generated and serialized in the same order by both:
+/// w, W = w·G_w, w', x0, x1, y[Y].
 #[derive(Clone, Zeroize, ZeroizeOnDrop)]
-struct ZkgroupCredentialKeyPair<const STORAGE: usize, const NUM_ATTRS: usize> {
+struct CredentialSecret<const Y: usize> {
     w: Scalar,
     wprime: Scalar,
     W: RistrettoPoint,
     x0: Scalar,
     x1: Scalar,
-    y: [Scalar; STORAGE],
-    C_W: RistrettoPoint,
-    I: RistrettoPoint,
+    y: [Scalar; Y],
 }
 
-impl<const STORAGE: usize, const NUM_ATTRS: usize> ZkgroupCredentialKeyPair<STORAGE, NUM_ATTRS> {
-    fn generate(sho: &mut ShoHmacSha256) -> Self {
-        let system = ZkgroupSystem::get();
+impl<const Y: usize> CredentialSecret<Y> {
+    fn generate(sho: &mut ShoHmacSha256, G_w: RistrettoPoint) -> Self {
         let w = sho.get_scalar();
-        let W = w * system.G_w;
+        let W = w * G_w;
         let wprime = sho.get_scalar();
         let x0 = sho.get_scalar();
         let x1 = sho.get_scalar();
-        let y: [Scalar; STORAGE] = std::array::from_fn(|_| sho.get_scalar());
-        let C_W = (w * system.G_w) + (wprime * system.G_wprime);
-        let mut I = system.G_V - (x0 * system.G_x0) - (x1 * system.G_x1);
-        for (yn, G_yn) in y.iter().zip(system.G_y.iter()).take(NUM_ATTRS) {
-            I -= yn * G_yn;
-        }
-        Self { w, wprime, W, x0, x1, y, C_W, I }
+        let y = std::array::from_fn(|_| sho.get_scalar());
+        Self { w, wprime, W, x0, x1, y }
     }
 
     fn write(&self, out: &mut Writer) {
         [&self.w, &self.wprime].into_iter().for_each(|s| out.scalar(s));
         out.point(&self.W);
         [&self.x0, &self.x1].into_iter().chain(&self.y).for_each(|s| out.scalar(s));
-        out.point(&self.C_W);
-        out.point(&self.I);
     }
 
     fn read(r: &mut Reader) -> Result<Self, Error> {
@@ -261,9 +252,39 @@ impl<const STORAGE: usize, const NUM_ATTRS: usize> ZkgroupCredentialKeyPair<STOR
             x0: r.scalar()?,
             x1: r.scalar()?,
             y: r.scalars()?,
-            C_W: r.point()?,
-            I: r.point()?,
         })
+    }
+}
+
+/// zkgroup's `crypto::credentials::KeyPair<S>` with `STORAGE` y-scalars, of which `NUM_ATTRS`
+/// enter `I`. Serialized as the [`CredentialSecret`], then C_W, I.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+struct ZkgroupCredentialKeyPair<const STORAGE: usize, const NUM_ATTRS: usize> {
+    secret: CredentialSecret<STORAGE>,
+    C_W: RistrettoPoint,
+    I: RistrettoPoint,
+}
+
+impl<const STORAGE: usize, const NUM_ATTRS: usize> ZkgroupCredentialKeyPair<STORAGE, NUM_ATTRS> {
+    fn generate(sho: &mut ShoHmacSha256) -> Self {
+        let system = ZkgroupSystem::get();
+        let secret = CredentialSecret::<STORAGE>::generate(sho, system.G_w);
+        let C_W = secret.W + (secret.wprime * system.G_wprime);
+        let mut I = system.G_V - (secret.x0 * system.G_x0) - (secret.x1 * system.G_x1);
+        for (yn, G_yn) in secret.y.iter().zip(system.G_y.iter()).take(NUM_ATTRS) {
+            I -= yn * G_yn;
+        }
+        Self { secret, C_W, I }
+    }
+
+    fn write(&self, out: &mut Writer) {
+        self.secret.write(out);
+        out.point(&self.C_W);
+        out.point(&self.I);
+    }
+
+    fn read(r: &mut Reader) -> Result<Self, Error> {
+        Ok(Self { secret: CredentialSecret::read(r)?, C_W: r.point()?, I: r.point()? })
     }
 
     fn public_key(&self) -> ZkgroupCredentialPublicKey {
@@ -312,44 +333,12 @@ pub enum CredentialMode {
 }
 
 /// zkcredential's `CredentialPrivateKey` (w, w', W, x0, x1, y[7]).
-#[derive(Clone, Zeroize, ZeroizeOnDrop)]
-struct ZkcredentialPrivateKey {
-    w: Scalar,
-    wprime: Scalar,
-    W: RistrettoPoint,
-    x0: Scalar,
-    x1: Scalar,
-    y: [Scalar; ZKCREDENTIAL_ATTRS],
-}
+type ZkcredentialPrivateKey = CredentialSecret<ZKCREDENTIAL_ATTRS>;
 
 impl ZkcredentialPrivateKey {
-    fn generate(randomness: &[u8; RANDOMNESS_LEN]) -> Self {
-        let system = ZkcredentialSystem::get();
+    fn from_randomness(randomness: &[u8; RANDOMNESS_LEN]) -> Self {
         let mut sho = ShoHmacSha256::with_data(CREDENTIAL_PRIVATE_KEY_LABEL, randomness);
-        let w = sho.get_scalar();
-        let W = w * system.G_w;
-        let wprime = sho.get_scalar();
-        let x0 = sho.get_scalar();
-        let x1 = sho.get_scalar();
-        let y = std::array::from_fn(|_| sho.get_scalar());
-        Self { w, wprime, W, x0, x1, y }
-    }
-
-    fn write(&self, out: &mut Writer) {
-        [&self.w, &self.wprime].into_iter().for_each(|s| out.scalar(s));
-        out.point(&self.W);
-        [&self.x0, &self.x1].into_iter().chain(&self.y).for_each(|s| out.scalar(s));
-    }
-
-    fn read(r: &mut Reader) -> Result<Self, Error> {
-        Ok(Self {
-            w: r.scalar()?,
-            wprime: r.scalar()?,
-            W: r.point()?,
-            x0: r.scalar()?,
-            x1: r.scalar()?,
-            y: r.scalars()?,
-        })
+        Self::generate(&mut sho, ZkcredentialSystem::get().G_w)
     }
 
     /// `CredentialPrivateKey::y0`.
@@ -438,7 +427,7 @@ impl ServerSecretParams {
             pni: ZkgroupCredentialKeyPair::generate(&mut sho),
             expiring_profile_key: ZkgroupCredentialKeyPair::generate(&mut sho),
             auth_with_pni: ZkgroupCredentialKeyPair::generate(&mut sho),
-            generic: ZkcredentialPrivateKey::generate(&randomness),
+            generic: ZkcredentialPrivateKey::from_randomness(&randomness),
             endorsement: EndorsementRootKey::generate(&randomness),
         }
     }
@@ -569,7 +558,7 @@ impl GenericServerSecretParams {
     /// `GenericServerSecretParamsLegacy::generate` or `GenericServerSecretParamsStandard::generate`.
     pub fn generate_with_mode(randomness: [u8; RANDOMNESS_LEN], mode: CredentialMode) -> Self {
         let randomness = Zeroizing::new(randomness);
-        Self { mode, key: ZkcredentialPrivateKey::generate(&randomness) }
+        Self { mode, key: ZkcredentialPrivateKey::from_randomness(&randomness) }
     }
 
     pub fn mode(&self) -> CredentialMode {
