@@ -3,14 +3,16 @@
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 apt-get update
-apt-get install -y --no-install-recommends \
+packages=(
   postgresql nix-bin openssl dosfstools mtools gdisk e2fsprogs util-linux bmap-tools qemu-utils
-
-# coturn (checks/ci/modules-turn-shim.sh): a real TURN server for the credentials shim; python3
-# runs the modules' CI scripts.
-apt-get install -y --no-install-recommends coturn python3
-# redis-server (checks/ci/modules-valkey.sh): Valkey speaks the same protocol and cluster commands.
-apt-get install -y --no-install-recommends redis-server
+  # coturn (checks/ci/modules-turn-shim.sh): a real TURN server for the credentials shim;
+  # python3 runs the modules' CI scripts.
+  coturn python3
+  # redis-server (checks/ci/modules-valkey.sh): Valkey speaks the same protocol and cluster
+  # commands.
+  redis-server
+)
+apt-get install -y --no-install-recommends "${packages[@]}"
 
 # deadnix (checks/ci/nix-deadnix.sh): from crates.io, skipped when already installed.
 if ! command -v deadnix >/dev/null && [ ! -x "${CARGO_HOME:-$HOME/.cargo}/bin/deadnix" ]; then
