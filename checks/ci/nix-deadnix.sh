@@ -4,7 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 deadnix_bin="$(command -v deadnix || true)"
-[ -n "$deadnix_bin" ] || [ ! -x "$HOME/.cargo/bin/deadnix" ] || deadnix_bin="$HOME/.cargo/bin/deadnix"
+[ -n "$deadnix_bin" ] || [ ! -x "${CARGO_HOME:-$HOME/.cargo}/bin/deadnix" ] || deadnix_bin="${CARGO_HOME:-$HOME/.cargo}/bin/deadnix"
 [ -n "$deadnix_bin" ] || {
   echo "nix-deadnix: deadnix is not installed; run checks/install-deps.sh (cargo install --locked deadnix)" >&2
   exit 1
