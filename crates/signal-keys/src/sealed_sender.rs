@@ -30,9 +30,7 @@ impl ServerCertificate {
     /// The signature is deterministic (see [`PrivateKey::sign_deterministic`]), so the same
     /// inputs always give the same certificate bytes.
     pub fn issue(key_id: u32, key: &PublicKey, trust_root: &PrivateKey) -> Result<Self, Error> {
-        let certificate = Self::check_key_id(key_id).map(|()| encode_certificate(key_id, key))?;
-        let signature = trust_root.sign_deterministic(&certificate);
-        Ok(Self::assemble(key_id, *key, &certificate, signature))
+        Self::issue_signed(key_id, key, |certificate| trust_root.sign_deterministic(certificate))
     }
 
     /// Like [`issue`](Self::issue) with caller-supplied XEdDSA randomness (used to reproduce
@@ -43,10 +41,23 @@ impl ServerCertificate {
         trust_root: &PrivateKey,
         random: &[u8; 64],
     ) -> Result<Self, Error> {
+        Self::issue_signed(key_id, key, |certificate| {
+            trust_root.sign_with_randomness(certificate, random)
+        })
+    }
+
+    fn issue_signed(
+        key_id: u32,
+        key: &PublicKey,
+        sign: impl FnOnce(&[u8]) -> [u8; SIGNATURE_LEN],
+    ) -> Result<Self, Error> {
         Self::check_key_id(key_id)?;
         let certificate = encode_certificate(key_id, key);
-        let signature = trust_root.sign_with_randomness(&certificate, random);
-        Ok(Self::assemble(key_id, *key, &certificate, signature))
+        let signature = sign(&certificate);
+        let mut serialized = Vec::with_capacity(certificate.len() + SIGNATURE_LEN + 4);
+        put_bytes_field(&mut serialized, 1, &certificate);
+        put_bytes_field(&mut serialized, 2, &signature);
+        Ok(Self { key_id, key: *key, certificate, signature, serialized })
     }
 
     fn check_key_id(key_id: u32) -> Result<(), Error> {
@@ -54,18 +65,6 @@ impl ServerCertificate {
             return Err(Error::ReservedKeyId(key_id));
         }
         Ok(())
-    }
-
-    fn assemble(
-        key_id: u32,
-        key: PublicKey,
-        certificate: &[u8],
-        signature: [u8; SIGNATURE_LEN],
-    ) -> Self {
-        let mut serialized = Vec::with_capacity(certificate.len() + SIGNATURE_LEN + 4);
-        put_bytes_field(&mut serialized, 1, certificate);
-        put_bytes_field(&mut serialized, 2, &signature);
-        Self { key_id, key, certificate: certificate.to_vec(), signature, serialized }
     }
 
     /// Parses the serialized protobuf. Requires every field libsignal requires; the signature is
