@@ -97,7 +97,7 @@ fn verify_public_rejects_a_public_half_of_other_secrets() {
         Error::PublicMismatch("the server certificate certifies another key")
     );
     // Right certificate, wrong trust root: the signature check fails.
-    let rerooted = OrgPublicKeys { trust_root: other.public.trust_root.clone(), ..keys.public.clone() };
+    let rerooted = OrgPublicKeys { trust_root: other.public.trust_root, ..keys.public.clone() };
     assert_eq!(server.verify_public(&rerooted).unwrap_err(), Error::BadSignature);
 }
 
