@@ -12,6 +12,7 @@ let
     fixturesDir = ./fixtures/example;
   };
   inherit (inputs) hostName;
+  inherit (import ../modules/lib/topology.nix { inherit (inputs) org hostName; }) paths;
   hostModule = (import ../hosts/example/default.nix { inherit self; }).${hostName};
   machine = lib.replaceStrings [ "-" ] [ "_" ] hostName;
 in
@@ -46,7 +47,7 @@ pkgs.testers.runNixOSTest {
         Type = "oneshot";
         RemainAfterExit = true;
       };
-      script = "install -D -m 0400 ${inputs.identity} /var/lib/sweetlies/host.agekey";
+      script = "install -D -m 0400 ${inputs.identity} ${paths.hostIdentity}";
     };
 
     # The org's public names resolve to the appliance itself; its CA is trusted.
