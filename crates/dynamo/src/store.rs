@@ -192,8 +192,7 @@ impl Statements {
     }
 
     pub async fn read(&self, client: &impl GenericClient, meta: &TableMeta, key: &StoredKey) -> Result<Option<Item>, DynamoError> {
-        let row = client.query_opt(&self.read, &[&meta.id, &key.pk, &key.sk]).await.map_err(db_error)?;
-        row.map(|r| decode_item(r.get(0))).transpose()
+        read_with(client, &self.read, meta, key).await
     }
 
     /// Stores `item` under `key` (or deletes the key when `item` is None) with its index
@@ -235,11 +234,6 @@ impl Statements {
     }
 }
 
-/// Takes the item's write lock for the rest of the PostgreSQL transaction.
-pub async fn lock(client: &impl GenericClient, meta: &TableMeta, key: &StoredKey) -> Result<(), DynamoError> {
-    Statements::prepare(client).await?.lock(client, meta, key).await
-}
-
 /// Tries to take the write locks of all `ids` without waiting; returns which ones failed.
 pub async fn try_lock_all(client: &impl GenericClient, ids: &[i64]) -> Result<Vec<i64>, DynamoError> {
     let statement = client
@@ -250,13 +244,15 @@ pub async fn try_lock_all(client: &impl GenericClient, ids: &[i64]) -> Result<Ve
     Ok(rows.iter().map(|r| r.get(0)).collect())
 }
 
+/// Reads one item outside of a write (GetItem): prepares just the read statement.
 pub async fn read(client: &impl GenericClient, meta: &TableMeta, key: &StoredKey) -> Result<Option<Item>, DynamoError> {
-    Statements::prepare(client).await?.read(client, meta, key).await
+    let statement = client.prepare_cached(READ_SQL).await.map_err(db_error)?;
+    read_with(client, &statement, meta, key).await
 }
 
-/// Stores `item` under `key` (or deletes the key when `item` is None), with its index entries.
-pub async fn write(client: &impl GenericClient, meta: &TableMeta, key: &StoredKey, item: Option<&Item>) -> Result<(), DynamoError> {
-    Statements::prepare(client).await?.write(client, meta, key, item).await
+async fn read_with(client: &impl GenericClient, statement: &Statement, meta: &TableMeta, key: &StoredKey) -> Result<Option<Item>, DynamoError> {
+    let row = client.query_opt(statement, &[&meta.id, &key.pk, &key.sk]).await.map_err(db_error)?;
+    row.map(|r| decode_item(r.get(0))).transpose()
 }
 
 #[cfg(test)]

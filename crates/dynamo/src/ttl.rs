@@ -38,6 +38,11 @@ pub async fn sweep_once(state: &State) -> Result<u64, dynamo_model::DynamoError>
         )
         .await
         .map_err(store::db_error)?;
+    let statements = store::Statements::prepare(&client).await?;
+    let still_expired = client
+        .prepare_cached("SELECT 1 FROM dynamo_items WHERE table_id = $1 AND pk = $2 AND sk = $3 AND expires_at < $4")
+        .await
+        .map_err(store::db_error)?;
     let mut deleted = 0;
     for row in tables {
         let name: String = row.get(0);
@@ -57,17 +62,14 @@ pub async fn sweep_once(state: &State) -> Result<u64, dynamo_model::DynamoError>
             let count = candidates.len() as i64;
             for candidate in candidates {
                 let key = StoredKey { pk: candidate.get(0), sk: candidate.get(1) };
-                store::lock(&transaction, &meta, &key).await?;
+                statements.lock(&transaction, &meta, &key).await?;
                 // Re-check under the lock: a concurrent write may have extended the TTL.
-                let still_expired = transaction
-                    .query_opt(
-                        "SELECT 1 FROM dynamo_items WHERE table_id = $1 AND pk = $2 AND sk = $3 AND expires_at < $4",
-                        &[&meta.id, &key.pk, &key.sk, &now],
-                    )
+                let expired = transaction
+                    .query_opt(&still_expired, &[&meta.id, &key.pk, &key.sk, &now])
                     .await
                     .map_err(store::db_error)?;
-                if still_expired.is_some() {
-                    store::write(&transaction, &meta, &key, None).await?;
+                if expired.is_some() {
+                    statements.write(&transaction, &meta, &key, None).await?;
                     deleted += 1;
                 }
             }

@@ -161,7 +161,7 @@ pub async fn batch_write_item(state: &State, input: &Value) -> Result<Value, Api
     let transaction = client.transaction().await.map_err(db_error)?;
     let mut ids: Vec<i64> = writes.iter().map(|w| store::lock_id(w.meta.id, &w.key)).collect();
     ids.sort_unstable();
-    let busy = store::try_lock_all(&transaction, &ids).await?;
+    let (busy, statements) = tokio::try_join!(store::try_lock_all(&transaction, &ids), store::Statements::prepare(&transaction))?;
     let mut unprocessed: Map<String, Value> = Map::new();
     for write in &writes {
         if busy.contains(&store::lock_id(write.meta.id, &write.key)) {
@@ -169,7 +169,7 @@ pub async fn batch_write_item(state: &State, input: &Value) -> Result<Value, Api
             entry.as_array_mut().expect("array").push(write.request.clone());
             continue;
         }
-        store::write(&transaction, &write.meta, &write.key, write.item.as_ref()).await?;
+        statements.write(&transaction, &write.meta, &write.key, write.item.as_ref()).await?;
     }
     transaction.commit().await.map_err(db_error)?;
     Ok(json!({ "UnprocessedItems": unprocessed }))

@@ -176,7 +176,8 @@ pub async fn transact_write_items(state: &State, input: &Value) -> Result<Value,
         return Err(canceled(reasons));
     }
 
-    let olds = futures_join_all(items.iter().map(|i| store::read(&transaction, &i.meta, &i.key))).await?;
+    let statements = store::Statements::prepare(&transaction).await?;
+    let olds = futures_join_all(items.iter().map(|i| statements.read(&transaction, &i.meta, &i.key))).await?;
     let mut reasons = Vec::with_capacity(items.len());
     let mut changes = Vec::with_capacity(items.len());
     let mut failed = false;
@@ -215,8 +216,8 @@ pub async fn transact_write_items(state: &State, input: &Value) -> Result<Value,
     }
     // Pipelined on the connection: the writes touch distinct items.
     let writes = items.iter().zip(&olds).zip(&changes).filter_map(|((item, old), change)| match change {
-        Some(Some(new)) => Some(store::write(&transaction, &item.meta, &item.key, Some(new))),
-        Some(None) if old.is_some() => Some(store::write(&transaction, &item.meta, &item.key, None)),
+        Some(Some(new)) => Some(statements.write(&transaction, &item.meta, &item.key, Some(new))),
+        Some(None) if old.is_some() => Some(statements.write(&transaction, &item.meta, &item.key, None)),
         _ => None,
     });
     futures_join_all(writes).await?;
@@ -291,7 +292,8 @@ pub async fn transact_get_items(state: &State, input: &Value) -> Result<Value, A
         .start()
         .await
         .map_err(db_error)?;
-    let items = futures_join_all(gets.iter().map(|(meta, key, _)| store::read(&transaction, meta, key))).await?;
+    let statements = store::Statements::prepare(&transaction).await?;
+    let items = futures_join_all(gets.iter().map(|(meta, key, _)| statements.read(&transaction, meta, key))).await?;
     transaction.commit().await.map_err(db_error)?;
     let responses: Vec<Value> = items
         .into_iter()
