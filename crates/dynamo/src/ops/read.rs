@@ -2,8 +2,6 @@
 //! items read before the filter, a page stops at 1 MB read, and `LastEvaluatedKey` is where the
 //! next page starts.
 
-use std::sync::Arc;
-
 use deadpool_postgres::GenericClient;
 use dynamo_model::{Condition, DynamoError, Item, KeyQuery, Projection};
 use serde_json::{Value, json};
@@ -200,12 +198,8 @@ fn index_view(meta: &TableMeta, index: &IndexMeta, item: Item) -> Item {
 }
 
 struct ReadRequest<'a> {
-    meta: Arc<TableMeta>,
-    index: Option<&'a IndexMeta>,
-    filter: Option<Condition>,
-    projection: Option<Projection>,
-    count_only: bool,
-    full_items_from_table: bool,
+    meta: &'a TableMeta,
+    options: ReadOptions<'a>,
     limit: Option<i64>,
     exclusive_start: Option<Item>,
     forward: bool,
@@ -287,10 +281,10 @@ fn parse_read<'a>(
 }
 
 async fn run(state: &State, request: ReadRequest<'_>, source: Source<'_>) -> Result<Value, ApiError> {
-    let meta = &request.meta;
+    let ReadRequest { meta, options, limit, exclusive_start, forward } = request;
+    let ReadOptions { index, filter, projection, count_only, full_items_from_table } = options;
     let client = state.pool.get().await.map_err(pool_error)?;
-    let mut after = request
-        .exclusive_start
+    let mut after = exclusive_start
         .as_ref()
         .map(|key| start_position(meta, &source, key))
         .transpose()?;
@@ -302,38 +296,39 @@ async fn run(state: &State, request: ReadRequest<'_>, source: Source<'_>) -> Res
         _ => None,
     };
     'pages: loop {
-        let want = request.limit.map_or(BATCH_ROWS, |l| (l - scanned).min(BATCH_ROWS));
-        let batch = fetch(&client, meta, &source, request.forward, after.as_ref(), want).await?;
+        let want = limit.map_or(BATCH_ROWS, |l| (l - scanned).min(BATCH_ROWS));
+        let batch = fetch(&client, meta, &source, forward, after.as_ref(), want).await?;
         let batch_len = batch.rows.len();
         for (i, (position, item)) in batch.rows.into_iter().enumerate() {
-            after = Some(position.clone());
-            if let Some((lo, hi)) = segment_filter {
+            let outside_segment = segment_filter.is_some_and(|(lo, hi)| {
                 let segment = i64::from(store::segment_of(&position[0]));
-                if segment < lo || segment >= hi {
-                    continue;
-                }
+                segment < lo || segment >= hi
+            });
+            after = Some(position);
+            if outside_segment {
+                continue;
             }
             scanned += 1;
             bytes += dynamo_model::item_size(&item);
-            let key = last_evaluated_key(meta, request.index, &item);
-            let view = match request.index {
-                Some(index) if !request.full_items_from_table => index_view(meta, index, item),
+            let page_full = limit.is_some_and(|l| scanned >= l) || bytes >= PAGE_BYTES;
+            let rows_left = i + 1 < batch_len || batch.more;
+            // The key is only needed where the page stops short of the end.
+            let last = (page_full && rows_left).then(|| last_evaluated_key(meta, index, &item));
+            let view = match index {
+                Some(index) if !full_items_from_table => index_view(meta, index, item),
                 _ => item,
             };
-            if request.filter.as_ref().is_none_or(|f| f.evaluate(&view)) {
+            if filter.as_ref().is_none_or(|f| f.evaluate(&view)) {
                 count += 1;
-                if !request.count_only {
-                    items.push(match &request.projection {
+                if !count_only {
+                    items.push(match &projection {
                         Some(p) => p.apply(&view),
                         None => view,
                     });
                 }
             }
-            let rows_left = i + 1 < batch_len || batch.more;
-            if request.limit.is_some_and(|l| scanned >= l) || bytes >= PAGE_BYTES {
-                if rows_left {
-                    last_key = Some(key);
-                }
+            if page_full {
+                last_key = last;
                 break 'pages;
             }
         }
@@ -342,7 +337,7 @@ async fn run(state: &State, request: ReadRequest<'_>, source: Source<'_>) -> Res
         }
     }
     let mut output = json!({ "Count": count, "ScannedCount": scanned });
-    if !request.count_only {
+    if !count_only {
         output["Items"] = Value::Array(items.iter().map(attributes_json).collect());
     }
     if let Some(key) = last_key {
@@ -358,14 +353,15 @@ pub async fn query(state: &State, input: &Value) -> Result<Value, ApiError> {
     let key_condition = attributes.key_condition(required_str(input, "KeyConditionExpression").map_err(|_| {
         DynamoError::validation("Either the KeyConditions or KeyConditionExpression parameter must be specified in the request.")
     })?)?;
-    let ReadOptions { index, filter, projection, count_only, full_items_from_table } = parse_read(input, &meta, &mut attributes)?;
+    let options = parse_read(input, &meta, &mut attributes)?;
     attributes.finish()?;
+    let index = options.index;
     let (hash, range) = match index {
         Some(index) => (&index.hash, index.range.as_ref()),
         None => (&meta.hash, meta.range.as_ref()),
     };
     let key_query: KeyQuery = key_condition.for_schema(hash.as_model(), range.map(KeyAttribute::as_model))?;
-    if let Some(filter) = &filter {
+    if let Some(filter) = &options.filter {
         let keys: Vec<&str> = std::iter::once(hash.name.as_str()).chain(range.map(|r| r.name.as_str())).collect();
         if let Some(path) = filter.paths().into_iter().find(|p| keys.contains(&p.head())) {
             return Err(DynamoError::validation(format!(
@@ -386,25 +382,14 @@ pub async fn query(state: &State, input: &Value) -> Result<Value, ApiError> {
     };
     let (limit, exclusive_start) = parse_common(input)?;
     let forward = input.get("ScanIndexForward").and_then(Value::as_bool).unwrap_or(true);
-    let request = ReadRequest {
-        meta: meta.clone(),
-        index,
-        filter,
-        projection,
-        count_only,
-        full_items_from_table,
-        limit,
-        exclusive_start,
-        forward,
-    };
-    run(state, request, source).await
+    run(state, ReadRequest { meta: &meta, options, limit, exclusive_start, forward }, source).await
 }
 
 pub async fn scan(state: &State, input: &Value) -> Result<Value, ApiError> {
     reject_legacy(input, &["ScanFilter", "AttributesToGet", "ConditionalOperator"])?;
     let meta = table(state, required_str(input, "TableName")?).await?;
     let mut attributes = expression_attributes(input)?;
-    let ReadOptions { index, filter, projection, count_only, full_items_from_table } = parse_read(input, &meta, &mut attributes)?;
+    let options = parse_read(input, &meta, &mut attributes)?;
     attributes.finish()?;
     let segment = input.get("Segment").and_then(Value::as_i64);
     let total = input.get("TotalSegments").and_then(Value::as_i64);
@@ -426,7 +411,7 @@ pub async fn scan(state: &State, input: &Value) -> Result<Value, ApiError> {
             .into());
         }
     };
-    let source = match index {
+    let source = match options.index {
         Some(index) => Source::IndexScan { index, segment: segment_range },
         None => {
             let (first, end) = segment_range.unwrap_or((0, SEGMENT_SPACE));
@@ -434,16 +419,5 @@ pub async fn scan(state: &State, input: &Value) -> Result<Value, ApiError> {
         }
     };
     let (limit, exclusive_start) = parse_common(input)?;
-    let request = ReadRequest {
-        meta: meta.clone(),
-        index,
-        filter,
-        projection,
-        count_only,
-        full_items_from_table,
-        limit,
-        exclusive_start,
-        forward: true,
-    };
-    run(state, request, source).await
+    run(state, ReadRequest { meta: &meta, options, limit, exclusive_start, forward: true }, source).await
 }
