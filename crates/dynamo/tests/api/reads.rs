@@ -1,11 +1,11 @@
 use std::collections::{BTreeSet, HashMap};
 
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, LocalSecondaryIndex, Projection,
-    ProjectionType, ReturnValue, ScalarAttributeType as T, Select,
+    BillingMode, GlobalSecondaryIndex, KeyType, LocalSecondaryIndex, Projection, ProjectionType, ReturnValue,
+    ScalarAttributeType as T, Select,
 };
 
-use crate::common::{Av, b, client, create_table, n, s, table_name};
+use crate::common::{Av, attr, b, client, create_table, key, n, s, table_name};
 
 fn message_sort_key(device: u8, timestamp: u64) -> Vec<u8> {
     let mut key = vec![device];
@@ -179,14 +179,6 @@ async fn number_sort_keys_order_numerically() {
         .unwrap();
     let got: Vec<&str> = all.items().iter().map(|i| i["n"].as_n().unwrap().as_str()).collect();
     assert_eq!(got, ["-2", "0", "0.001", "1", "9", "10", "1000", "12345678901234567890"]);
-}
-
-fn key(name: &str, t: KeyType) -> KeySchemaElement {
-    KeySchemaElement::builder().attribute_name(name).key_type(t).build().unwrap()
-}
-
-fn attr(name: &str, t: T) -> AttributeDefinition {
-    AttributeDefinition::builder().attribute_name(name).attribute_type(t).build().unwrap()
 }
 
 /// Accounts-style GSI (KEYS_ONLY, sparse) and an LSI, maintained on put, update and delete.

@@ -1,17 +1,9 @@
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, LocalSecondaryIndex,
-    Projection, ProjectionType, ScalarAttributeType, TimeToLiveSpecification, TimeToLiveStatus,
+    BillingMode, GlobalSecondaryIndex, KeyType, LocalSecondaryIndex, Projection, ProjectionType, ScalarAttributeType,
+    TimeToLiveSpecification, TimeToLiveStatus,
 };
 
-use crate::common::{client, table_name};
-
-fn attr(name: &str, t: ScalarAttributeType) -> AttributeDefinition {
-    AttributeDefinition::builder().attribute_name(name).attribute_type(t).build().unwrap()
-}
-
-fn key(name: &str, t: KeyType) -> KeySchemaElement {
-    KeySchemaElement::builder().attribute_name(name).key_type(t).build().unwrap()
-}
+use crate::common::{attr, client, create_table, key, table_name};
 
 #[tokio::test]
 async fn create_describe_list_delete_with_gsi_and_lsi() {
@@ -99,15 +91,7 @@ async fn invalid_schemas_are_rejected_with_validation_errors() {
 async fn time_to_live_and_update_table() {
     let client = client();
     let name = table_name("ttl_meta");
-    client
-        .create_table()
-        .table_name(&name)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(attr("pk", ScalarAttributeType::S))
-        .key_schema(key("pk", KeyType::Hash))
-        .send()
-        .await
-        .unwrap();
+    create_table(&client, &name, ("pk", ScalarAttributeType::S), None).await;
     let ttl = client.describe_time_to_live().table_name(&name).send().await.unwrap();
     assert_eq!(ttl.time_to_live_description().unwrap().time_to_live_status(), Some(&TimeToLiveStatus::Disabled));
     client
@@ -149,15 +133,7 @@ async fn list_tables_pages_in_name_order() {
     let client = client();
     let names: Vec<String> = (0..3).map(|_| table_name("Listed")).collect();
     for name in &names {
-        client
-            .create_table()
-            .table_name(name)
-            .billing_mode(BillingMode::PayPerRequest)
-            .attribute_definitions(attr("pk", ScalarAttributeType::S))
-            .key_schema(key("pk", KeyType::Hash))
-            .send()
-            .await
-            .unwrap();
+        create_table(&client, name, ("pk", ScalarAttributeType::S), None).await;
     }
     let mut listed = Vec::new();
     let mut start = None;

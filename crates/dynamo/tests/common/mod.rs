@@ -224,6 +224,14 @@ pub fn table_name(prefix: &str) -> String {
 pub use aws_sdk_dynamodb::types::AttributeValue as Av;
 use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType};
 
+pub fn attr(name: &str, t: ScalarAttributeType) -> AttributeDefinition {
+    AttributeDefinition::builder().attribute_name(name).attribute_type(t).build().unwrap()
+}
+
+pub fn key(name: &str, t: KeyType) -> KeySchemaElement {
+    KeySchemaElement::builder().attribute_name(name).key_type(t).build().unwrap()
+}
+
 /// Creates a pay-per-request table with the given hash key and optional range key.
 pub async fn create_table(
     client: &aws_sdk_dynamodb::Client,
@@ -235,12 +243,10 @@ pub async fn create_table(
         .create_table()
         .table_name(name)
         .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(AttributeDefinition::builder().attribute_name(hash.0).attribute_type(hash.1).build().unwrap())
-        .key_schema(KeySchemaElement::builder().attribute_name(hash.0).key_type(KeyType::Hash).build().unwrap());
+        .attribute_definitions(attr(hash.0, hash.1))
+        .key_schema(key(hash.0, KeyType::Hash));
     if let Some((range_name, range_type)) = range {
-        request = request
-            .attribute_definitions(AttributeDefinition::builder().attribute_name(range_name).attribute_type(range_type).build().unwrap())
-            .key_schema(KeySchemaElement::builder().attribute_name(range_name).key_type(KeyType::Range).build().unwrap());
+        request = request.attribute_definitions(attr(range_name, range_type)).key_schema(key(range_name, KeyType::Range));
     }
     request.send().await.expect("CreateTable");
 }
