@@ -17,14 +17,15 @@ pub struct Counts {
     pub failed: u64,
 }
 
+/// A running activity; Nix sends no results for an activity after stopping it, so stopped ones
+/// are dropped.
 #[derive(Debug, Clone)]
 struct Activity {
     kind: u64,
     /// For builds, the derivation; for substitutions/copies, the store path.
     subject: Option<String>,
-    running: bool,
+    /// For file transfers, the bytes received so far.
     bytes_done: u64,
-    bytes_expected: u64,
 }
 
 #[derive(Debug, Default)]
@@ -37,6 +38,8 @@ pub struct BuildState {
     pub downloads: Counts,
     /// Total download size announced with SetExpected(FileTransfer).
     pub download_bytes_expected: u64,
+    /// Bytes received over all file transfers, running and stopped.
+    download_bytes_done: u64,
     /// Build log tails by derivation path; kept after the build stops so a failure can show it.
     build_logs: HashMap<String, VecDeque<String>>,
     /// Plain lines and non-error messages, for failures that name no derivation.
@@ -75,17 +78,13 @@ impl BuildState {
                     Activity {
                         kind,
                         subject,
-                        running: true,
                         bytes_done: 0,
-                        bytes_expected: 0,
                     },
                 );
             }
             Event::Stop { id } => {
                 self.running_builds.remove(&id);
-                if let Some(activity) = self.activities.get_mut(&id) {
-                    activity.running = false;
-                }
+                self.activities.remove(&id);
             }
             Event::Result {
                 id,
@@ -137,9 +136,10 @@ impl BuildState {
                 match activity.kind {
                     activity::BUILDS => self.builds = counts,
                     activity::COPY_PATHS => self.downloads = counts,
-                    activity::FILE_TRANSFER | activity::COPY_PATH => {
+                    activity::FILE_TRANSFER => {
+                        self.download_bytes_done =
+                            self.download_bytes_done - activity.bytes_done + counts.done;
                         activity.bytes_done = counts.done;
-                        activity.bytes_expected = counts.expected;
                     }
                     _ => {}
                 }
@@ -160,11 +160,7 @@ impl BuildState {
 
     /// Bytes received so far over all file transfers.
     pub fn download_bytes_done(&self) -> u64 {
-        self.activities
-            .values()
-            .filter(|activity| activity.kind == activity::FILE_TRANSFER)
-            .map(|activity| activity.bytes_done)
-            .sum()
+        self.download_bytes_done
     }
 
     /// Names (`hello-2.12`) of the derivations being built now, oldest first.
@@ -179,7 +175,7 @@ impl BuildState {
     pub fn current_downloads(&self) -> Vec<String> {
         self.activities
             .values()
-            .filter(|activity| activity.running && activity.kind == activity::SUBSTITUTE)
+            .filter(|activity| activity.kind == activity::SUBSTITUTE)
             .filter_map(|activity| activity.subject.as_deref().map(derivation_name))
             .collect()
     }
@@ -215,7 +211,7 @@ impl BuildState {
     }
 
     /// The derivation a failure names: the first `/nix/store/…drv` in an error message
-    /// ("builder for '…drv' failed", "Cannot build '…drv'"), else the only failed build.
+    /// ("builder for '…drv' failed", "Cannot build '…drv'").
     pub fn failed_derivation(&self) -> Option<String> {
         self.errors.iter().find_map(|error| find_derivation(error))
     }
