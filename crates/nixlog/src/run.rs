@@ -108,7 +108,6 @@ impl NixBuild {
     /// Builds and returns the output paths `--print-out-paths` printed.
     pub fn run(&self, observe: &mut dyn FnMut(&BuildState)) -> Result<Vec<PathBuf>, NixError> {
         let mut command = self.command();
-        let shown = shell_words(&command);
         let stdout = run_logged(&mut command, observe)?;
         let paths: Vec<PathBuf> = stdout
             .lines()
@@ -117,7 +116,7 @@ impl NixBuild {
             .map(PathBuf::from)
             .collect();
         if paths.is_empty() {
-            return Err(NixError::NoOutput { command: shown });
+            return Err(NixError::NoOutput { command: shell_words(&command) });
         }
         Ok(paths)
     }
