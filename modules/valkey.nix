@@ -66,32 +66,28 @@ in
           wantedBy = [ "multi-user.target" ];
           requires = map (name: "${unitName name}.service") clusterNames ++ cfg.secrets.unitDependencies.requires;
           after = map (name: "${unitName name}.service") clusterNames ++ cfg.secrets.unitDependencies.after;
-          serviceConfig = {
-            Type = "oneshot";
-            RemainAfterExit = true;
-            DynamicUser = true;
-            ExecStart = lib.escapeShellArgs (
-              [
-                "${pkgs.bash}/bin/bash"
-                "${./valkey-cluster-init.sh}"
-                "${pkgs.valkey}/bin/valkey-cli"
-              ]
-              ++ map toString (lib.attrValues ports.valkeyClusters)
-            );
-            LoadCredential = [ (cfg.secrets.credential "password" "valkey/password") ];
-            ProtectSystem = "strict";
-            ProtectHome = true;
-            PrivateTmp = true;
-            PrivateDevices = true;
-            NoNewPrivileges = true;
-            CapabilityBoundingSet = "";
-            RestrictAddressFamilies = [
-              "AF_INET"
-              "AF_INET6"
-            ];
-            IPAddressDeny = "any";
-            IPAddressAllow = "localhost";
-          };
+          serviceConfig =
+            import ./lib/hardening.nix {
+              allowedAddresses = [ "localhost" ];
+              addressFamilies = [
+                "AF_INET"
+                "AF_INET6"
+              ];
+            }
+            // {
+              Type = "oneshot";
+              RemainAfterExit = true;
+              DynamicUser = true;
+              ExecStart = lib.escapeShellArgs (
+                [
+                  "${pkgs.bash}/bin/bash"
+                  "${./valkey-cluster-init.sh}"
+                  "${pkgs.valkey}/bin/valkey-cli"
+                ]
+                ++ map toString (lib.attrValues ports.valkeyClusters)
+              );
+              LoadCredential = [ (cfg.secrets.credential "password" "valkey/password") ];
+            };
         };
       };
   };
