@@ -7,12 +7,11 @@ mod common;
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use common::*;
-
-const IDENTITY: &str = "# INSECURE test identity\nAGE-SECRET-KEY-1CLITESTCLITESTCLITESTCLITESTCLITESTCLITESTCLITESTCLITESTQQ\n";
+use sweetlies_appliance::identity::identity_file_text;
 
 fn appliance(args: &[&dyn AsRef<std::ffi::OsStr>]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_sweetlies-appliance"));
@@ -33,6 +32,36 @@ fn output(command: &mut Command) -> (bool, String, String) {
         status.success(),
         String::from_utf8_lossy(&stdout).into_owned(),
         String::from_utf8_lossy(&stderr).into_owned(),
+    )
+}
+
+/// `<dir>/config` with a freshly generated identity for host acme-1 of org acme, private to its
+/// owner as `new` writes it; returns the config dir and the file's text.
+fn config_with_host_identity(dir: &Path) -> (PathBuf, String) {
+    let config = dir.join("config");
+    fs::create_dir_all(config.join("acme/hosts")).unwrap();
+    let identity = identity_file_text(&age::x25519::Identity::generate(), "INSECURE test identity");
+    write_private(&config.join("acme/hosts/acme-1.agekey"), &identity);
+    (config, identity.as_str().to_owned())
+}
+
+fn write_private(path: &Path, contents: &str) {
+    fs::write(path, contents).unwrap();
+    fs::set_permissions(path, fs::Permissions::from_mode(0o600)).unwrap();
+}
+
+/// `flash IMAGE TARGET --org acme --host HOST` with identities from `config`.
+fn flash_with_host(
+    image: &Path,
+    target: &Path,
+    host: &str,
+    config: &Path,
+) -> (bool, String, String) {
+    output(
+        appliance(&[
+            &"flash", &image, &target, &"--org", &"acme", &"--host", &host,
+        ])
+        .env("SWEETLIES_CONFIG_DIR", config),
     )
 }
 
@@ -61,47 +90,38 @@ fn flashes_into_a_file_with_the_bmap_next_to_the_image() {
 fn writes_the_host_identity_from_the_config_dir_into_the_seed() {
     let dir = ScratchDir::new("cli-seed");
     let image = image_with_bmap(&dir.path);
-    let config = dir.path.join("config");
-    fs::create_dir_all(config.join("acme/hosts")).unwrap();
-    fs::write(config.join("acme/hosts/acme-1.agekey"), IDENTITY).unwrap();
-    fs::set_permissions(
-        config.join("acme/hosts/acme-1.agekey"),
-        fs::Permissions::from_mode(0o600),
-    )
-    .unwrap();
+    let (config, identity) = config_with_host_identity(&dir.path);
     let target = dir.path.join("disk.img");
     fs::File::create(&target).unwrap();
 
-    let (ok, _, stderr) = output(
-        appliance(&[
-            &"flash", &image, &target, &"--org", &"acme", &"--host", &"acme-1",
-        ])
-        .env("SWEETLIES_CONFIG_DIR", &config),
-    );
+    let (ok, _, stderr) = flash_with_host(&image, &target, "acme-1", &config);
     assert!(ok, "{stderr}");
     assert!(
         !stderr.contains("AGE-SECRET-KEY"),
         "the identity must never be printed: {stderr}"
     );
-    let seed = Command::new("mtype")
-        .arg("-i")
-        .arg(format!("{}@@{SEED_OFFSET}", target.display()))
-        .arg("::host.agekey")
-        .env("MTOOLS_SKIP_CHECK", "1")
-        .output()
-        .unwrap();
-    assert_eq!(String::from_utf8_lossy(&seed.stdout), IDENTITY);
+    assert_eq!(
+        String::from_utf8_lossy(&mtype(&target, SEED_OFFSET)),
+        identity
+    );
 
-    // A host without identity fails before the target is touched.
+    // A host without identity, with a file that is no age identity, or with one other users
+    // can read fails before the target is touched.
     let untouched = dir.path.join("untouched.img");
     fs::File::create(&untouched).unwrap();
-    let (ok, _, stderr) = output(
-        appliance(&[
-            &"flash", &image, &untouched, &"--org", &"acme", &"--host", &"acme-2",
-        ])
-        .env("SWEETLIES_CONFIG_DIR", &config),
-    );
+    let (ok, _, stderr) = flash_with_host(&image, &untouched, "acme-2", &config);
     assert!(!ok && stderr.contains("acme-2.agekey"), "{stderr}");
+    write_private(&config.join("acme/hosts/acme-3.agekey"), "not a key\n");
+    let (ok, _, stderr) = flash_with_host(&image, &untouched, "acme-3", &config);
+    assert!(
+        !ok && stderr.contains("acme-3.agekey") && stderr.contains("sweetlies-appliance new"),
+        "{stderr}"
+    );
+    let readable = config.join("acme/hosts/acme-4.agekey");
+    fs::write(&readable, &identity).unwrap();
+    fs::set_permissions(&readable, fs::Permissions::from_mode(0o644)).unwrap();
+    let (ok, _, stderr) = flash_with_host(&image, &untouched, "acme-4", &config);
+    assert!(!ok && stderr.contains("chmod 600"), "{stderr}");
     assert_eq!(fs::metadata(&untouched).unwrap().len(), 0);
 }
 
@@ -351,17 +371,10 @@ fn build_failure_names_the_command_the_derivation_and_its_last_log_lines() {
 fn flashes_into_a_qcow2_target_with_the_seed() {
     let dir = ScratchDir::new("cli-qcow2-target");
     let image = image_with_bmap(&dir.path);
-    let config = dir.path.join("config");
-    fs::create_dir_all(config.join("acme/hosts")).unwrap();
-    fs::write(config.join("acme/hosts/acme-1.agekey"), IDENTITY).unwrap();
+    let (config, identity) = config_with_host_identity(&dir.path);
     let target = dir.path.join("vm.qcow2");
     fs::File::create(&target).unwrap();
-    let (ok, _, stderr) = output(
-        appliance(&[
-            &"flash", &image, &target, &"--org", &"acme", &"--host", &"acme-1",
-        ])
-        .env("SWEETLIES_CONFIG_DIR", &config),
-    );
+    let (ok, _, stderr) = flash_with_host(&image, &target, "acme-1", &config);
     assert!(ok, "{stderr}");
     let info = run(Command::new("qemu-img").arg("info").arg(&target));
     assert!(info.contains("file format: qcow2"), "{info}");
@@ -370,14 +383,10 @@ fn flashes_into_a_qcow2_target_with_the_seed() {
         .args(["convert", "-f", "qcow2", "-O", "raw"])
         .arg(&target)
         .arg(&back));
-    let seed = Command::new("mtype")
-        .arg("-i")
-        .arg(format!("{}@@{SEED_OFFSET}", back.display()))
-        .arg("::host.agekey")
-        .env("MTOOLS_SKIP_CHECK", "1")
-        .output()
-        .unwrap();
-    assert_eq!(String::from_utf8_lossy(&seed.stdout), IDENTITY);
+    assert_eq!(
+        String::from_utf8_lossy(&mtype(&back, SEED_OFFSET)),
+        identity
+    );
     // Outside the seed partition the VM disk is the image.
     assert!(read_range(&image, ROOT_OFFSET, 64 * MIB) == read_range(&back, ROOT_OFFSET, 64 * MIB));
     let leftovers: Vec<_> = fs::read_dir(&dir.path)

@@ -12,8 +12,9 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use sweetlies_flash::artifacts::with_suffix;
 use sweetlies_flash::bmap::{DEFAULT_BLOCK_SIZE, human_size};
-use sweetlies_flash::seed::{config_dir, host_identity_path, load_host_identity};
 use sweetlies_flash::{BlockMap, FlashOptions, Target, TerminalProgress, flash};
+
+use crate::identity::{default_config_dir, host_identity_path, read_identity_file};
 
 #[derive(Debug, Args)]
 pub struct FlashArgs {
@@ -47,7 +48,9 @@ pub fn run(args: FlashArgs) -> Result<()> {
         (Some(org), Some(host)) => {
             let dir = match &args.config_dir {
                 Some(dir) => dir.clone(),
-                None => config_dir()?,
+                None => default_config_dir().context(
+                    "cannot find a config directory: set --config-dir, SWEETLIES_CONFIG_DIR or HOME",
+                )?,
             };
             Some(load_host_identity(&host_identity_path(&dir, org, host))?)
         }
@@ -135,6 +138,17 @@ pub fn run(args: FlashArgs) -> Result<()> {
     }
     println!("{}: done", args.target.display());
     Ok(())
+}
+
+/// The admin's copy of a host identity, refused as `check` and `secrets` refuse it (missing, not
+/// a valid age identity, or accessible by other users); its bytes, comments included, go into
+/// the seed unchanged. The contents are never logged.
+fn load_host_identity(path: &Path) -> Result<Vec<u8>> {
+    let context = "cannot seed the host identity (create it with `sweetlies-appliance new` or copy it from the admin's machine)";
+    read_identity_file(path).context(context)?;
+    std::fs::read(path)
+        .with_context(|| format!("cannot read identity file {}", path.display()))
+        .context(context)
 }
 
 /// The map from --bmap, IMAGE.bmap, or the image's holes.

@@ -1,15 +1,14 @@
 //! The seed partition: a small FAT filesystem labelled `SWEETSEED` in the image's GPT, into
 //! which flashing writes the host's age identity as `host.agekey` (docs/org-spec.md). The
-//! filesystem is edited in place through its byte range; nothing is mounted.
+//! filesystem is edited in place through its byte range; nothing is mounted. Finding and
+//! checking the identity file is the CLI's job (`src/identity.rs`); this writes given bytes.
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::FileExt;
-use std::path::{Path, PathBuf};
 
 pub const SEED_LABEL: &str = "SWEETSEED";
 pub const IDENTITY_FILE: &str = "host.agekey";
-const AGE_IDENTITY_PREFIX: &str = "AGE-SECRET-KEY-1";
 
 #[derive(Debug, thiserror::Error)]
 pub enum SeedError {
@@ -27,14 +26,6 @@ pub enum SeedError {
         "{IDENTITY_FILE} read back from seed partition {partition} differs from what was written"
     )]
     ReadBack { partition: u32 },
-    #[error(
-        "cannot read the host identity {path}: {cause}; create it with `sweetlies-appliance new` or copy it from the admin's machine"
-    )]
-    IdentityMissing { path: String, cause: io::Error },
-    #[error("{0} is not an age identity (no line starting with {AGE_IDENTITY_PREFIX})")]
-    NotAnIdentity(String),
-    #[error("no configuration directory: set SWEETLIES_CONFIG_DIR, XDG_CONFIG_HOME or HOME")]
-    NoConfigDir,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,42 +42,6 @@ pub struct GptPartition {
     pub name: String,
     pub offset: u64,
     pub size: u64,
-}
-
-/// `$SWEETLIES_CONFIG_DIR`, else `$XDG_CONFIG_HOME/sweetlies`, else `~/.config/sweetlies`.
-pub fn config_dir() -> Result<PathBuf, SeedError> {
-    let from_env = |name| {
-        std::env::var_os(name)
-            .filter(|value| !value.is_empty())
-            .map(PathBuf::from)
-    };
-    from_env("SWEETLIES_CONFIG_DIR")
-        .or_else(|| from_env("XDG_CONFIG_HOME").map(|dir| dir.join("sweetlies")))
-        .or_else(|| from_env("HOME").map(|dir| dir.join(".config/sweetlies")))
-        .ok_or(SeedError::NoConfigDir)
-}
-
-/// `<config>/<org>/hosts/<host>.agekey`, the admin's copy of the host identity.
-pub fn host_identity_path(config_dir: &Path, org: &str, host: &str) -> PathBuf {
-    config_dir
-        .join(org)
-        .join("hosts")
-        .join(format!("{host}.agekey"))
-}
-
-/// Reads a host identity file, checking that it is one (the contents are never logged).
-pub fn load_host_identity(path: &Path) -> Result<Vec<u8>, SeedError> {
-    let bytes = std::fs::read(path).map_err(|source| SeedError::IdentityMissing {
-        path: path.display().to_string(),
-        cause: source,
-    })?;
-    let is_identity = String::from_utf8_lossy(&bytes)
-        .lines()
-        .any(|line| line.trim().starts_with(AGE_IDENTITY_PREFIX));
-    if !is_identity {
-        return Err(SeedError::NotAnIdentity(path.display().to_string()));
-    }
-    Ok(bytes)
 }
 
 /// Reads the GPT (primary header at LBA 1), trying 512- and 4096-byte sectors.
@@ -282,35 +237,5 @@ impl Seek for Region<'_> {
                 "seek outside the seed partition",
             )),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn identity_path_follows_org_spec() {
-        assert_eq!(
-            host_identity_path(Path::new("/c"), "acme", "acme-1"),
-            PathBuf::from("/c/acme/hosts/acme-1.agekey")
-        );
-    }
-
-    #[test]
-    fn non_identities_are_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("x.agekey");
-        std::fs::write(&path, "not a key\n").unwrap();
-        assert!(matches!(
-            load_host_identity(&path),
-            Err(SeedError::NotAnIdentity(_))
-        ));
-        std::fs::write(&path, "# created: 2026-01-01\nAGE-SECRET-KEY-1QQQ\n").unwrap();
-        assert!(load_host_identity(&path).is_ok());
-        assert!(matches!(
-            load_host_identity(&dir.path().join("missing")),
-            Err(SeedError::IdentityMissing { .. })
-        ));
     }
 }

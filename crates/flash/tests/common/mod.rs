@@ -14,6 +14,23 @@ pub const SEED_OFFSET: u64 = MIB;
 pub const SEED_SIZE: u64 = 8 * MIB;
 pub const ROOT_OFFSET: u64 = 9 * MIB;
 
+/// The seed file `host.agekey` in the FAT filesystem at `offset` of `disk`, read with mtools.
+pub fn mtype(disk: &Path, offset: u64) -> Vec<u8> {
+    let output = Command::new("mtype")
+        .arg("-i")
+        .arg(format!("{}@@{offset}", disk.display()))
+        .arg(format!("::{}", sweetlies_flash::seed::IDENTITY_FILE))
+        .env("MTOOLS_SKIP_CHECK", "1")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "mtype failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output.stdout
+}
+
 pub fn run(command: &mut Command) -> String {
     let output = command
         .output()
