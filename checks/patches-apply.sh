@@ -67,7 +67,7 @@ if [ "$mode" = git ]; then
   git -C "$source_arg" archive "$rev" | tar -x -C "$work/git-apply"
   echo "patches-apply: $series at $rev (from $source_arg)"
 else
-  [ -f "$source_arg/pom.xml" ] || [ -d "$source_arg" ] || {
+  [ -d "$source_arg" ] || {
     echo "patches-apply: $source_arg is not a directory" >&2
     exit 1
   }
