@@ -92,6 +92,17 @@ pub fn compare_values(a: &AttributeValue, b: &AttributeValue) -> Option<Ordering
     }
 }
 
+/// `begins_with()`: a string or binary prefix of the same type, compared bytewise.
+pub(crate) fn begins_with(value: &AttributeValue, prefix: &AttributeValue) -> bool {
+    match (value, prefix) {
+        (AttributeValue::S(s), AttributeValue::S(prefix)) => {
+            s.as_bytes().starts_with(prefix.as_bytes())
+        }
+        (AttributeValue::B(b), AttributeValue::B(prefix)) => b.starts_with(prefix),
+        _ => false,
+    }
+}
+
 fn contains(haystack: &AttributeValue, needle: &AttributeValue) -> bool {
     match (haystack, needle) {
         (AttributeValue::S(s), AttributeValue::S(sub)) => s.contains(sub.as_str()),
@@ -157,13 +168,7 @@ impl Condition {
                 let (Some(v), Some(p)) = (operand.evaluate(item), prefix.evaluate(item)) else {
                     return false;
                 };
-                match (&*v, &*p) {
-                    (AttributeValue::S(s), AttributeValue::S(prefix)) => {
-                        s.as_bytes().starts_with(prefix.as_bytes())
-                    }
-                    (AttributeValue::B(b), AttributeValue::B(prefix)) => b.starts_with(prefix),
-                    _ => false,
-                }
+                begins_with(&v, &p)
             }
             Condition::Contains(haystack, needle) => {
                 let (Some(h), Some(n)) = (haystack.evaluate(item), needle.evaluate(item)) else {

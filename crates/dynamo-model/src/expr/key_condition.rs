@@ -6,7 +6,7 @@ use crate::error::{DynamoError, Result};
 use crate::key::{KeyAttribute, encode_sort_key, prefix_bounds};
 use crate::value::AttributeValue;
 
-use super::condition::{Comparator, Condition, Operand, compare_values};
+use super::condition::{Comparator, Condition, Operand, begins_with, compare_values};
 
 /// A condition on one key attribute.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -70,13 +70,7 @@ impl SortKeyOp {
             SortKeyOp::Between(lo, hi) => {
                 cmp(lo).is_some_and(|o| o.is_ge()) && cmp(hi).is_some_and(|o| o.is_le())
             }
-            SortKeyOp::BeginsWith(prefix) => match (value, prefix) {
-                (AttributeValue::S(s), AttributeValue::S(p)) => {
-                    s.as_bytes().starts_with(p.as_bytes())
-                }
-                (AttributeValue::B(b), AttributeValue::B(p)) => b.starts_with(p),
-                _ => false,
-            },
+            SortKeyOp::BeginsWith(prefix) => begins_with(value, prefix),
         }
     }
 
