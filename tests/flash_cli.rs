@@ -228,14 +228,25 @@ fn fake_nix(dir: &Path, log: &str, out_path: &Path, exit_code: i32) -> std::path
     script
 }
 
+/// A checkout with org acme (hosts acme-1 and acme-2), made by `new`.
 fn org_repo(dir: &Path) -> std::path::PathBuf {
     let repo = dir.join("repo");
-    fs::create_dir_all(repo.join("hosts/acme")).unwrap();
-    fs::write(
-        repo.join("hosts/acme/org.json"),
-        r#"{"schemaVersion":1,"org":"acme","hosts":[{"name":"acme-1"},{"name":"acme-2"}]}"#,
-    )
-    .unwrap();
+    fs::create_dir_all(&repo).unwrap();
+    let (ok, _, stderr) = output(&mut appliance(&[
+        &"new",
+        &"acme",
+        &"--domain",
+        &"acme.example",
+        &"--hosts",
+        &"2",
+        &"--seed",
+        &"00",
+        &"--repo",
+        &repo,
+        &"--config-dir",
+        &dir.join("config"),
+    ]));
+    assert!(ok, "{stderr}");
     repo
 }
 
@@ -363,6 +374,21 @@ fn build_failure_names_the_command_the_derivation_and_its_last_log_lines() {
     ]));
     assert!(
         !ok && stderr.contains("no host acme-9") && stderr.contains("acme-1, acme-2"),
+        "{stderr}"
+    );
+
+    // An org.json that is not the org spec (here: no schemaVersion) is refused, as by `check`.
+    fs::create_dir_all(repo.join("hosts/bad")).unwrap();
+    fs::write(
+        repo.join("hosts/bad/org.json"),
+        r#"{"org":"bad","hosts":[{"name":"bad-1"}]}"#,
+    )
+    .unwrap();
+    let (ok, _, stderr) = output(&mut appliance(&[
+        &"build", &"bad", &"--repo", &repo, &"--nix", &nix,
+    ]));
+    assert!(
+        !ok && stderr.contains("not a valid org spec") && stderr.contains("schemaVersion"),
         "{stderr}"
     );
 }

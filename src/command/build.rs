@@ -10,6 +10,9 @@ use sweetlies_flash::artifacts::{with_suffix, write_image_artifacts};
 use sweetlies_flash::bmap::{hex, human_size};
 use sweetlies_nixlog::{BuildProgress, NixBuild};
 
+use crate::names::validate_dns_label;
+use crate::spec::OrgSpec;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ImageFormat {
     Raw,
@@ -94,16 +97,7 @@ pub fn run(args: BuildArgs) -> Result<()> {
 
 /// Host names from hosts/<org>/org.json (docs/org-spec.md), optionally just one.
 fn select_hosts(repo: &Path, org: &str, only: Option<&str>) -> Result<Vec<String>> {
-    let valid_label = !org.is_empty()
-        && org.len() <= 63
-        && !org.starts_with('-')
-        && !org.ends_with('-')
-        && org.chars().all(|character| {
-            character.is_ascii_lowercase() || character.is_ascii_digit() || character == '-'
-        });
-    if !valid_label {
-        bail!("org name {org:?} is not a DNS label ([a-z0-9-], 1-63 characters)");
-    }
+    validate_dns_label("org name", org)?;
     let spec_path = repo.join("hosts").join(org).join("org.json");
     let text = std::fs::read_to_string(&spec_path).with_context(|| {
         format!(
@@ -111,17 +105,10 @@ fn select_hosts(repo: &Path, org: &str, only: Option<&str>) -> Result<Vec<String
             spec_path.display()
         )
     })?;
-    let spec: serde_json::Value = serde_json::from_str(&text)
-        .with_context(|| format!("{} is not valid JSON", spec_path.display()))?;
-    let hosts: Vec<String> = spec["hosts"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|host| host["name"].as_str().map(str::to_string))
-        .collect();
-    if hosts.is_empty() {
-        bail!("{} lists no hosts", spec_path.display());
-    }
+    // Refuses other schema versions and specs without hosts, as `check` does.
+    let spec = OrgSpec::from_json(&text)
+        .with_context(|| format!("{} is not a valid org spec", spec_path.display()))?;
+    let hosts: Vec<String> = spec.hosts.into_iter().map(|host| host.name).collect();
     match only {
         None => Ok(hosts),
         Some(host) if hosts.iter().any(|name| name == host) => Ok(vec![host.to_string()]),
