@@ -162,6 +162,19 @@ impl<'s> Parser<'s> {
                 .any(|k| self.text(self.pos).eq_ignore_ascii_case(k))
     }
 
+    /// `item (, item)*`.
+    fn comma_separated<T>(
+        &mut self,
+        mut item: impl FnMut(&mut Self) -> PResult<T>,
+    ) -> PResult<Vec<T>> {
+        let mut items = vec![item(self)?];
+        while *self.peek() == Tok::Comma {
+            self.advance();
+            items.push(item(self)?);
+        }
+        Ok(items)
+    }
+
     fn finish(&mut self) -> PResult<()> {
         if *self.peek() == Tok::Eof {
             Ok(())
@@ -239,11 +252,7 @@ impl<'s> Parser<'s> {
                 let name = self.text(self.pos).to_string();
                 self.advance();
                 self.advance();
-                let mut args = vec![self.operand()?.0];
-                while *self.peek() == Tok::Comma {
-                    self.advance();
-                    args.push(self.operand()?.0);
-                }
+                let args = self.comma_separated(|p| Ok(p.operand()?.0))?;
                 self.expect(Tok::RParen)?;
                 Ok((RawOperand::Call { name, args }, false))
             }
@@ -342,11 +351,7 @@ impl<'s> Parser<'s> {
         if self.at_keyword("IN") {
             self.advance();
             self.expect(Tok::LParen)?;
-            let mut list = vec![self.operand()?.0];
-            while *self.peek() == Tok::Comma {
-                self.advance();
-                list.push(self.operand()?.0);
-            }
+            let list = self.comma_separated(|p| Ok(p.operand()?.0))?;
             self.expect(Tok::RParen)?;
             return Ok(RawCondition::In(left, list));
         }
@@ -405,23 +410,18 @@ impl<'s> Parser<'s> {
                 return self.fail();
             };
             self.advance();
-            let mut actions = Vec::new();
-            loop {
-                let path = self.path()?;
-                actions.push(match section {
+            let actions = self.comma_separated(|p| {
+                let path = p.path()?;
+                Ok(match section {
                     Section::Set => {
-                        self.expect(Tok::Eq)?;
-                        RawAction::Set(path, self.set_value()?)
+                        p.expect(Tok::Eq)?;
+                        RawAction::Set(path, p.set_value()?)
                     }
                     Section::Remove => RawAction::Remove(path),
-                    Section::Add => RawAction::Add(path, self.value_placeholder()?),
-                    Section::Delete => RawAction::Delete(path, self.value_placeholder()?),
-                });
-                if *self.peek() != Tok::Comma {
-                    break;
-                }
-                self.advance();
-            }
+                    Section::Add => RawAction::Add(path, p.value_placeholder()?),
+                    Section::Delete => RawAction::Delete(path, p.value_placeholder()?),
+                })
+            })?;
             sections.push((section, actions));
             if *self.peek() == Tok::Eof {
                 return Ok(sections);
@@ -474,15 +474,10 @@ pub(crate) fn parse_update(src: &str) -> Result<Vec<(Section, Vec<RawAction>)>, 
 
 pub(crate) fn parse_projection(src: &str) -> Result<Vec<Path>, String> {
     let mut parser = Parser::new(src, &[]);
-    let result = (|| {
-        let mut paths = vec![parser.path()?];
-        while *parser.peek() == Tok::Comma {
-            parser.advance();
-            paths.push(parser.path()?);
-        }
+    let result = parser.comma_separated(Parser::path).and_then(|paths| {
         parser.finish()?;
         Ok(paths)
-    })();
+    });
     result.map_err(|at| parser.syntax_error(at))
 }
 
