@@ -22,11 +22,15 @@ pub enum IdentityError {
     )]
     WorldAccessible { path: PathBuf, mode: u32 },
     #[error(
-        "identity file {path} contains no AGE-SECRET-KEY-1… line; pass the file written by `sweetlies-appliance new` or age-keygen"
+        "identity file {path} contains no age identity; pass the file written by `sweetlies-appliance new` or age-keygen"
     )]
     NoKey { path: PathBuf },
-    #[error("identity file {path} has an invalid age secret key: {reason}")]
-    Invalid { path: PathBuf, reason: &'static str },
+    #[error("identity file {path}, line {line}: not an age X25519 identity: {reason}")]
+    Invalid {
+        path: PathBuf,
+        line: usize,
+        reason: &'static str,
+    },
 }
 
 /// Derives the identity called `label` (e.g. "identity/admin") from the key source.
@@ -68,15 +72,20 @@ pub fn read_identity_file(path: &Path) -> Result<x25519::Identity, IdentityError
         });
     }
     let text = Zeroizing::new(std::fs::read_to_string(path).map_err(read_err)?);
-    let line = text
+    // age's identity file format: blank lines, `#` comments and identities. Like `age -d -i`, a
+    // line that is none of these is an error; age's own parser judges the identity. The first
+    // identity is the one used.
+    let (index, line) = text
         .lines()
         .map(str::trim)
-        .find(|l| l.starts_with("AGE-SECRET-KEY-1"))
+        .enumerate()
+        .find(|(_, l)| !l.is_empty() && !l.starts_with('#'))
         .ok_or_else(|| IdentityError::NoKey {
             path: path.to_owned(),
         })?;
     line.parse().map_err(|reason| IdentityError::Invalid {
         path: path.to_owned(),
+        line: index + 1,
         reason,
     })
 }
@@ -135,5 +144,38 @@ mod tests {
             read_identity_file(&path),
             Err(IdentityError::WorldAccessible { .. })
         ));
+    }
+
+    #[test]
+    fn identity_files_follow_age_format() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, text: &str| {
+            let path = dir.path().join(name);
+            crate::fsutil::write_new(&path, text.as_bytes(), 0o600).unwrap();
+            path
+        };
+        let id = x25519::Identity::generate();
+        let secret = id.to_string();
+        let ok = write(
+            "ok",
+            &format!("\n# a comment\n  {}\r\n", secret.expose_secret()),
+        );
+        assert_eq!(
+            read_identity_file(&ok).unwrap().to_public().to_string(),
+            id.to_public().to_string()
+        );
+        let empty = write("empty", "# nothing here\n\n");
+        let err = read_identity_file(&empty).err().expect("no identity");
+        assert!(matches!(err, IdentityError::NoKey { .. }), "{err}");
+        assert!(err.to_string().contains("sweetlies-appliance new"), "{err}");
+        // A public key where the secret key belongs: rejected, and its text is not echoed.
+        let public = id.to_public().to_string();
+        let wrong = write("wrong", &format!("# comment\n{public}\n"));
+        let err = read_identity_file(&wrong).err().expect("a public key");
+        assert!(
+            matches!(err, IdentityError::Invalid { line: 2, .. }),
+            "{err}"
+        );
+        assert!(!err.to_string().contains(&public), "{err}");
     }
 }
