@@ -6,12 +6,14 @@
 //! Another org can be checked with `SWEETLIES_ORG_DIR=hosts/<org>
 //! SWEETLIES_ORG_IDENTITY=<its admin or host .agekey>`.
 
+mod common;
+
+use common::{decrypt, private_copy, repo_root};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::str::FromStr;
 
 const REQUIRED_SECTIONS: &str = include_str!("data/server-config-sections.txt");
 const INERT_BUNDLE_KEYS: &str = include_str!("data/secrets-bundle-inert.txt");
@@ -43,10 +45,6 @@ const VENDOR_HOSTS: &[&str] = &[
     "hcaptcha.com",
     "sentry.io",
 ];
-
-fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 struct OrgUnderTest {
     dir: PathBuf,
@@ -154,24 +152,15 @@ fn dynamic_config(nix: &str, org: &OrgUnderTest) -> Value {
 
 /// The decrypted secrets bundle of the org's first host: key -> value.
 fn secrets_bundle(org: &OrgUnderTest) -> BTreeMap<String, String> {
-    let identity_text = String::from_utf8(read(&org.identity)).expect("identity is UTF-8");
-    let identity_line = identity_text
-        .lines()
-        .map(str::trim)
-        .find(|line| line.starts_with("AGE-SECRET-KEY-"))
-        .unwrap_or_else(|| panic!("{} holds no AGE-SECRET-KEY line", org.identity.display()));
-    let identity = age::x25519::Identity::from_str(identity_line).expect("valid age identity");
-    let secrets_file = org.dir.join(format!("secrets/{}.age", org.host_name));
-    // ArmoredReader reads both the binary and the ASCII-armored age format.
-    let ciphertext = read(&secrets_file);
-    let mut plaintext = Vec::new();
-    age::Decryptor::new(age::armor::ArmoredReader::new(&ciphertext[..]))
-        .and_then(|decryptor| decryptor.decrypt(std::iter::once(&identity as &dyn age::Identity)))
-        .and_then(|mut reader| Ok(reader.read_to_end(&mut plaintext)?))
-        .unwrap_or_else(|err| panic!("decrypting {}: {err}", secrets_file.display()));
-    let secrets: Value = serde_json::from_slice(&plaintext).expect("secrets file is JSON");
-    let bundle_text = secrets["files"][BUNDLE_PATH]
-        .as_str()
+    // A private copy: the committed fixture identity is checked out 0644, which the loader refuses.
+    let identity_dir = tempfile::tempdir().unwrap();
+    let identity = private_copy(&org.identity, identity_dir.path());
+    let secrets = decrypt(
+        &org.dir.join(format!("secrets/{}.age", org.host_name)),
+        &identity,
+    );
+    let bundle_text = secrets
+        .get(BUNDLE_PATH)
         .unwrap_or_else(|| panic!("secrets file has no files.{BUNDLE_PATH}"));
     let bundle: BTreeMap<String, serde_yaml::Value> =
         serde_yaml::from_str(bundle_text).expect("secrets bundle is a flat YAML map");
