@@ -213,6 +213,14 @@ impl<'a> Resolver<'a> {
         }
     }
 
+    /// Resolves operands that end up in no tree, only to record their problems (undefined
+    /// placeholders, reserved words, unknown functions).
+    fn check_operands(&mut self, operands: impl IntoIterator<Item = RawOperand>) {
+        for operand in operands {
+            self.condition_operand(operand);
+        }
+    }
+
     /// An operand of a comparison: only `size` may appear as a function here.
     fn condition_operand(&mut self, operand: RawOperand) -> Operand {
         match operand {
@@ -222,7 +230,7 @@ impl<'a> Resolver<'a> {
                 let mut args = args.into_iter();
                 let count = args.len();
                 let inner = args.next().map(|a| self.condition_operand(a));
-                args.for_each(|a| drop(self.condition_operand(a)));
+                self.check_operands(args);
                 if count != 1 {
                     self.problem(
                         Kind::Operand,
@@ -250,9 +258,7 @@ impl<'a> Resolver<'a> {
                         format!("Invalid function name; function: {name}"),
                     );
                 }
-                for arg in args {
-                    self.condition_operand(arg);
-                }
+                self.check_operands(args);
                 // Placeholder operand; the recorded problem makes the expression fail.
                 Operand::Value(ValueRef {
                     placeholder: String::new(),
@@ -327,28 +333,26 @@ impl<'a> Resolver<'a> {
 
     fn function_condition(&mut self, name: String, args: Vec<RawOperand>) -> Condition {
         let fallback = || Condition::AttributeExists(Path::attribute(""));
-        let Some(arity) = Self::condition_function_arity(&name) else {
-            self.problem(
-                Kind::UnknownFunction,
-                format!("Invalid function name; function: {name}"),
-            );
-            args.into_iter()
-                .for_each(|a| drop(self.condition_operand(a)));
-            return fallback();
+        let usable = match Self::condition_function_arity(&name) {
+            None => {
+                self.problem(
+                    Kind::UnknownFunction,
+                    format!("Invalid function name; function: {name}"),
+                );
+                false
+            }
+            Some(_) if name == "size" => {
+                self.problem(
+                    Kind::MisusedFunction,
+                    "The function is not allowed to be used this way in an expression; function: size"
+                        .into(),
+                );
+                false
+            }
+            Some(arity) => self.arity(&name, &args, arity),
         };
-        if name == "size" {
-            self.problem(
-                Kind::MisusedFunction,
-                "The function is not allowed to be used this way in an expression; function: size"
-                    .into(),
-            );
-            args.into_iter()
-                .for_each(|a| drop(self.condition_operand(a)));
-            return fallback();
-        }
-        if !self.arity(&name, &args, arity) {
-            args.into_iter()
-                .for_each(|a| drop(self.condition_operand(a)));
+        if !usable {
+            self.check_operands(args);
             return fallback();
         }
         let mut args = args.into_iter();
