@@ -127,32 +127,28 @@ impl KeyCondition {
             },
             None => None,
         };
-        let type_mismatch = || {
-            DynamoError::invalid_parameter("Condition parameter type does not match schema type")
+        let check_types = |predicate: &KeyPredicate, schema: KeyAttribute<'_>| {
+            if predicate
+                .op
+                .values()
+                .iter()
+                .any(|v| v.value_type() != schema.value_type)
+            {
+                return Err(DynamoError::invalid_parameter(
+                    "Condition parameter type does not match schema type",
+                ));
+            }
+            Ok(())
         };
         // DynamoDB checks value types before it checks that the partition key uses `=`.
-        if partition_predicate
-            .op
-            .values()
-            .iter()
-            .any(|v| v.value_type() != partition.value_type)
-        {
-            return Err(type_mismatch());
-        }
+        check_types(partition_predicate, partition)?;
         let SortKeyOp::Eq(partition_key) = &partition_predicate.op else {
             return Err(DynamoError::validation("Query key condition not supported"));
         };
         let partition_key = partition_key.clone();
         let sort_key = match sort_predicate {
             Some((predicate, schema)) => {
-                if predicate
-                    .op
-                    .values()
-                    .iter()
-                    .any(|v| v.value_type() != schema.value_type)
-                {
-                    return Err(type_mismatch());
-                }
+                check_types(predicate, schema)?;
                 Some(predicate.op.clone())
             }
             None => None,
