@@ -201,16 +201,13 @@ impl UpdateExpression {
 }
 
 fn compare_for_removal(a: &Path, b: &Path) -> std::cmp::Ordering {
-    let key = |p: &Path| -> Vec<(u8, String, usize)> {
-        p.elements
-            .iter()
-            .map(|e| match e {
-                PathElement::Attribute(n) => (0, n.name.clone(), 0),
-                PathElement::Index(i) => (1, String::new(), *i),
-            })
-            .collect()
-    };
-    key(a).cmp(&key(b))
+    fn key(e: &PathElement) -> (u8, &str, usize) {
+        match e {
+            PathElement::Attribute(n) => (0, &n.name, 0),
+            PathElement::Index(i) => (1, "", *i),
+        }
+    }
+    a.elements.iter().map(key).cmp(b.elements.iter().map(key))
 }
 
 fn add(item: &mut Item, path: &Path, value: &AttributeValue) -> Result<()> {
