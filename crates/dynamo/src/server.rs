@@ -54,25 +54,25 @@ fn now_seconds() -> i64 {
 }
 
 async fn handle(state: Arc<State>, request: Request<Incoming>, peer: SocketAddr) -> Response<Full<Bytes>> {
-    let request_id = uuid::Uuid::new_v4().simple().to_string().to_uppercase();
+    let mut request_id = uuid::Uuid::encode_buffer();
+    let request_id: &str = uuid::Uuid::new_v4().simple().encode_upper(&mut request_id);
     if request.method() == hyper::Method::GET {
         // Health check, as DynamoDB answers `GET /`.
-        return respond(&request_id, StatusCode::OK, "text/plain", Bytes::from_static(b"healthy: sweetlies-dynamo"));
+        return respond(request_id, StatusCode::OK, "text/plain", Bytes::from_static(b"healthy: sweetlies-dynamo"));
     }
     let (parts, body) = request.into_parts();
     let body = match Limited::new(body, MAX_REQUEST_BYTES).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(_) => {
             let error = DynamoError::validation(format!("Request size exceeds {MAX_REQUEST_BYTES} bytes"));
-            return error_response(&request_id, &error.into());
+            return error_response(request_id, &error.into());
         }
     };
     let operation = parts
         .headers
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_owned();
+        .unwrap_or("");
     let result = async {
         let caller = crate::sigv4::verify(
             parts.method.as_str(),
@@ -98,7 +98,7 @@ async fn handle(state: Arc<State>, request: Request<Incoming>, peer: SocketAddr)
     match result {
         Ok(output) => {
             let body = serde_json::to_vec(&output).expect("JSON values serialize");
-            respond(&request_id, StatusCode::OK, "application/x-amz-json-1.0", Bytes::from(body))
+            respond(request_id, StatusCode::OK, "application/x-amz-json-1.0", Bytes::from(body))
         }
         Err(error) => {
             if error.kind() == ErrorKind::InternalServerError {
@@ -106,7 +106,7 @@ async fn handle(state: Arc<State>, request: Request<Incoming>, peer: SocketAddr)
             } else {
                 tracing::debug!(%request_id, operation, error = %error.error, "request failed");
             }
-            error_response(&request_id, &error)
+            error_response(request_id, &error)
         }
     }
 }
