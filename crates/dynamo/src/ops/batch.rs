@@ -5,11 +5,11 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use dynamo_model::{DynamoError, Item, Projection};
+use dynamo_model::{DynamoError, Item, Projection, item_to_json};
 use serde_json::{Map, Value, json};
 
 use super::item::table;
-use super::{attributes_json, expression_attributes, optional_str, reject_legacy};
+use super::{expression_attributes, optional_str, reject_legacy};
 use crate::catalog::TableMeta;
 use crate::error::ApiError;
 use crate::state::State;
@@ -38,11 +38,11 @@ fn duplicates() -> DynamoError {
 
 pub async fn batch_get_item(state: &State, input: &Value) -> Result<Value, ApiError> {
     let requests = request_items(input)?;
-    struct TableRead {
-        name: String,
+    struct TableRead<'a> {
+        name: &'a str,
         meta: Arc<TableMeta>,
-        body: Value,
-        keys: Vec<(Value, StoredKey)>,
+        body: &'a Value,
+        keys: Vec<(&'a Value, StoredKey)>,
         projection: Option<Projection>,
     }
     let mut reads = Vec::new();
@@ -64,10 +64,10 @@ pub async fn batch_get_item(state: &State, input: &Value) -> Result<Value, ApiEr
             if !seen.insert(stored.clone()) {
                 return Err(duplicates().into());
             }
-            keys.push((key_json.clone(), stored));
+            keys.push((key_json, stored));
         }
         total += keys.len();
-        reads.push(TableRead { name: name.clone(), meta, body: body.clone(), keys, projection });
+        reads.push(TableRead { name, meta, body, keys, projection });
     }
     if total > MAX_GET_KEYS {
         return Err(DynamoError::validation("Too many items requested for the BatchGetItem call").into());
@@ -98,18 +98,21 @@ pub async fn batch_get_item(state: &State, input: &Value) -> Result<Value, ApiEr
             let Some(item) = found.remove(key) else { continue };
             let size = dynamo_model::item_size(&item);
             if bytes + size > MAX_GET_BYTES {
-                left.push(key_json.clone());
+                left.push(Value::clone(key_json));
                 continue;
             }
             bytes += size;
-            let item: Item = read.projection.as_ref().map_or(item.clone(), |p| p.apply(&item));
-            items.push(attributes_json(&item));
+            let item = match &read.projection {
+                Some(projection) => projection.apply(&item),
+                None => item,
+            };
+            items.push(item_to_json(&item));
         }
-        responses.insert(read.name.clone(), Value::Array(items));
+        responses.insert(read.name.to_owned(), Value::Array(items));
         if !left.is_empty() {
             let mut body = read.body.clone();
             body["Keys"] = Value::Array(left);
-            unprocessed.insert(read.name, body);
+            unprocessed.insert(read.name.to_owned(), body);
         }
     }
     Ok(json!({ "Responses": responses, "UnprocessedKeys": unprocessed }))
@@ -117,10 +120,10 @@ pub async fn batch_get_item(state: &State, input: &Value) -> Result<Value, ApiEr
 
 pub async fn batch_write_item(state: &State, input: &Value) -> Result<Value, ApiError> {
     let requests = request_items(input)?;
-    struct Write {
-        table: String,
+    struct Write<'a> {
+        table: &'a str,
         meta: Arc<TableMeta>,
-        request: Value,
+        request: &'a Value,
         key: StoredKey,
         item: Option<Item>,
     }
@@ -148,7 +151,7 @@ pub async fn batch_write_item(state: &State, input: &Value) -> Result<Value, Api
             if !seen.insert((meta.id, key.clone())) {
                 return Err(duplicates().into());
             }
-            writes.push(Write { table: name.clone(), meta: meta.clone(), request: request.clone(), key, item });
+            writes.push(Write { table: name, meta: meta.clone(), request, key, item });
         }
     }
     if writes.is_empty() || writes.len() > MAX_WRITES {
@@ -165,7 +168,7 @@ pub async fn batch_write_item(state: &State, input: &Value) -> Result<Value, Api
     let mut unprocessed: Map<String, Value> = Map::new();
     for write in &writes {
         if busy.contains(&store::lock_id(write.meta.id, &write.key)) {
-            let entry = unprocessed.entry(write.table.clone()).or_insert_with(|| Value::Array(Vec::new()));
+            let entry = unprocessed.entry(write.table).or_insert_with(|| Value::Array(Vec::new()));
             entry.as_array_mut().expect("array").push(write.request.clone());
             continue;
         }

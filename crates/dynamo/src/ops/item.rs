@@ -5,10 +5,10 @@
 
 use std::sync::Arc;
 
-use dynamo_model::{Condition, DynamoError, Item, Projection, UpdateExpression};
+use dynamo_model::{Condition, DynamoError, Item, Projection, UpdateExpression, item_to_json};
 use serde_json::{Value, json};
 
-use super::{attributes_json, enum_member, expression_attributes, optional_str, reject_legacy, required_item, required_str};
+use super::{enum_member, expression_attributes, optional_str, reject_legacy, required_item, required_str};
 use crate::catalog::TableMeta;
 use crate::error::ApiError;
 use crate::state::State;
@@ -165,7 +165,7 @@ impl Guard {
     pub fn failure(&self, old: Option<&Item>) -> ApiError {
         let error = ApiError::from(DynamoError::conditional_check_failed());
         match old {
-            Some(item) if self.return_old_on_failure => error.with("Item", attributes_json(item)),
+            Some(item) if self.return_old_on_failure => error.with("Item", item_to_json(item)),
             _ => error,
         }
     }
@@ -178,7 +178,7 @@ fn key_of(meta: &TableMeta, key: Item) -> Result<(Item, StoredKey), DynamoError>
 
 fn with_attributes(item: Option<&Item>) -> Value {
     match item {
-        Some(item) if !item.is_empty() => json!({ "Attributes": attributes_json(item) }),
+        Some(item) if !item.is_empty() => json!({ "Attributes": item_to_json(item) }),
         _ => json!({}),
     }
 }
@@ -200,7 +200,7 @@ pub async fn get_item(state: &State, input: &Value) -> Result<Value, ApiError> {
                 Some(projection) => projection.apply(&item),
                 None => item,
             };
-            json!({ "Item": attributes_json(&item) })
+            json!({ "Item": item_to_json(&item) })
         }
         None => json!({}),
     })

@@ -6,7 +6,7 @@ pub mod read;
 pub mod table;
 pub mod transact;
 
-use dynamo_model::{DynamoError, ErrorKind, ExpressionAttributes, Item, item_from_json, item_to_json};
+use dynamo_model::{DynamoError, ErrorKind, ExpressionAttributes, Item, item_from_json};
 use serde_json::Value;
 
 use crate::error::ApiError;
@@ -112,8 +112,4 @@ pub fn reject_legacy(input: &Value, names: &[&str]) -> Result<(), DynamoError> {
         }
     }
     Ok(())
-}
-
-pub fn attributes_json(item: &Item) -> Value {
-    item_to_json(item)
 }

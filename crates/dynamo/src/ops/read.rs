@@ -3,12 +3,12 @@
 //! next page starts.
 
 use deadpool_postgres::GenericClient;
-use dynamo_model::{Condition, DynamoError, Item, KeyQuery, Projection};
+use dynamo_model::{Condition, DynamoError, Item, KeyQuery, Projection, item_to_json};
 use serde_json::{Value, json};
 use tokio_postgres::types::ToSql;
 
 use super::item::table;
-use super::{attributes_json, enum_member, expression_attributes, optional_item, optional_str, reject_legacy, required_str};
+use super::{enum_member, expression_attributes, optional_item, optional_str, reject_legacy, required_str};
 use crate::catalog::{IndexMeta, KeyAttribute, TableMeta};
 use crate::error::ApiError;
 use crate::state::State;
@@ -338,10 +338,10 @@ async fn run(state: &State, request: ReadRequest<'_>, source: Source<'_>) -> Res
     }
     let mut output = json!({ "Count": count, "ScannedCount": scanned });
     if !count_only {
-        output["Items"] = Value::Array(items.iter().map(attributes_json).collect());
+        output["Items"] = Value::Array(items.iter().map(item_to_json).collect());
     }
     if let Some(key) = last_key {
-        output["LastEvaluatedKey"] = attributes_json(&key);
+        output["LastEvaluatedKey"] = item_to_json(&key);
     }
     Ok(output)
 }

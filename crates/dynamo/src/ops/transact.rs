@@ -8,12 +8,12 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use dynamo_model::{DynamoError, ErrorKind, Item, Projection, UpdateExpression};
+use dynamo_model::{DynamoError, ErrorKind, Item, Projection, UpdateExpression, item_to_json};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use super::item::{Guard, parse_update, table, updated_item};
-use super::{attributes_json, expression_attributes, optional_str, required_item, required_str};
+use super::{expression_attributes, optional_str, required_item, required_str};
 use crate::catalog::TableMeta;
 use crate::error::ApiError;
 use crate::state::State;
@@ -187,7 +187,7 @@ pub async fn transact_write_items(state: &State, input: &Value) -> Result<Value,
             failed = true;
             let mut r = json!({ "Code": "ConditionalCheckFailed", "Message": "The conditional request failed" });
             if let (true, Some(old)) = (item.guard.return_old_on_failure, old) {
-                r["Item"] = attributes_json(old);
+                r["Item"] = item_to_json(old);
             }
             reasons.push(r);
             changes.push(None);
@@ -300,8 +300,11 @@ pub async fn transact_get_items(state: &State, input: &Value) -> Result<Value, A
         .zip(&gets)
         .map(|(item, (_, _, projection))| match item {
             Some(item) => {
-                let item = projection.as_ref().map_or(item.clone(), |p| p.apply(&item));
-                json!({ "Item": attributes_json(&item) })
+                let item = match projection {
+                    Some(projection) => projection.apply(&item),
+                    None => item,
+                };
+                json!({ "Item": item_to_json(&item) })
             }
             None => json!({}),
         })
