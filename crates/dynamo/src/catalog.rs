@@ -362,7 +362,7 @@ pub async fn load(client: &impl deadpool_postgres::GenericClient, name: &str) ->
     let Some(row) = row else { return Ok(None) };
     let id: i64 = row.get(0);
     let definition: TableDefinition = serde_json::from_value(row.get(1))
-        .map_err(|e| DynamoError::new(ErrorKind::InternalServerError, format!("corrupt catalog entry: {e}")))?;
+        .map_err(|e| crate::error::internal(format!("corrupt catalog entry: {e}")))?;
     Ok(Some(TableMeta::from_definition(id, definition)?))
 }
 

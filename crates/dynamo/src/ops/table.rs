@@ -195,7 +195,6 @@ pub async fn update_table(state: &State, caller: &Caller, input: &Value) -> Resu
         backfill_indexes(&transaction, meta.id, &definition, &created).await?;
     }
     transaction.commit().await.map_err(db_error)?;
-    state.catalog.forget(name);
     let meta = fresh(state, &client, name).await?;
     Ok(json!({ "TableDescription": meta.description(&caller.region) }))
 }
@@ -206,11 +205,14 @@ async fn backfill_indexes(
     definition: &TableDefinition,
     created: &[i32],
 ) -> Result<(), DynamoError> {
-    let full = catalog::load(transaction, &definition.table_name).await?.ok_or_else(not_found)?;
-    let mut only_new = full.clone();
+    let mut only_new = catalog::load(transaction, &definition.table_name).await?.ok_or_else(not_found)?;
     only_new.indexes.retain(|i| created.contains(&i.id));
     let rows = transaction
         .query("SELECT pk, sk, item FROM dynamo_items WHERE table_id = $1", &[&table_id])
+        .await
+        .map_err(db_error)?;
+    let insert = transaction
+        .prepare("INSERT INTO dynamo_index_entries (table_id, index_id, ipk, isk, pk, sk) VALUES ($1, $2, $3, $4, $5, $6)")
         .await
         .map_err(db_error)?;
     for row in rows {
@@ -218,13 +220,7 @@ async fn backfill_indexes(
         let pk: Vec<u8> = row.get(0);
         let sk: Vec<u8> = row.get(1);
         for (index_id, ipk, isk) in store::index_entries(&only_new, &item)? {
-            transaction
-                .execute(
-                    "INSERT INTO dynamo_index_entries (table_id, index_id, ipk, isk, pk, sk) VALUES ($1, $2, $3, $4, $5, $6)",
-                    &[&table_id, &index_id, &ipk, &isk, &pk, &sk],
-                )
-                .await
-                .map_err(db_error)?;
+            transaction.execute(&insert, &[&table_id, &index_id, &ipk, &isk, &pk, &sk]).await.map_err(db_error)?;
         }
     }
     Ok(())
