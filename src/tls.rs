@@ -125,7 +125,8 @@ impl OrgCa {
     }
 }
 
-fn pkcs8_pem(key: &SigningKey) -> Zeroizing<String> {
+/// The key as PKCS#8 PEM.
+pub(crate) fn pkcs8_pem(key: &SigningKey) -> Zeroizing<String> {
     Zeroizing::new(
         key.to_pkcs8_pem(LineEnding::LF)
             .expect("P-256 keys encode as PKCS#8")
