@@ -6,10 +6,9 @@ use crate::keysource::KeySource;
 use crate::secrets_file::SecretsFile;
 use crate::signal;
 use crate::spec::{OrgSpec, PublicSpec, SCHEMA_VERSION};
-use crate::tls::{OrgCa, TLS_SERVICES, TlsError, Validity};
+use crate::tls::{self, OrgCa, TLS_SERVICES, TlsError, Validity};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use p256::pkcs8::{EncodePrivateKey, LineEnding};
 use std::collections::BTreeMap;
 use zeroize::Zeroizing;
 
@@ -236,12 +235,7 @@ fn token(keys: &KeySource, label: &str) -> Zeroizing<String> {
 }
 
 fn p256_pkcs8_pem(keys: &KeySource, label: &str) -> Zeroizing<String> {
-    let key = p256::ecdsa::SigningKey::random(&mut keys.rng(label));
-    Zeroizing::new(
-        key.to_pkcs8_pem(LineEnding::LF)
-            .expect("P-256 keys encode as PKCS#8")
-            .to_string(),
-    )
+    tls::pkcs8_pem(&p256::ecdsa::SigningKey::random(&mut keys.rng(label)))
 }
 
 fn inert_rsa_pem(keys: &KeySource) -> Result<Zeroizing<String>, MaterialError> {
