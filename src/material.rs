@@ -186,13 +186,7 @@ pub fn generate(
         "garage/admin-token",
         token(keys, "garage/admin-token").to_string(),
     );
-    secrets.insert(
-        "garage/s3.env",
-        format!(
-            "GARAGE_ACCESS_KEY_ID={s3_key_id}\nGARAGE_SECRET_ACCESS_KEY={}\n",
-            *s3_secret
-        ),
-    );
+    secrets.insert("garage/s3.env", garage_s3_env(&s3_key_id, &s3_secret));
     secrets.insert(
         "valkey/password",
         token(keys, "valkey/password").to_string(),
@@ -227,6 +221,11 @@ pub fn generate(
         admin,
         public,
     })
+}
+
+/// `garage/s3.env`: Garage's S3 key, the bundle's `cdn.accessKey`/`cdn.accessSecret`.
+pub fn garage_s3_env(key_id: &str, secret: &str) -> String {
+    format!("GARAGE_ACCESS_KEY_ID={key_id}\nGARAGE_SECRET_ACCESS_KEY={secret}\n")
 }
 
 /// 32 random bytes as URL-safe base64: safe in env files, URLs and config files.

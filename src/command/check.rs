@@ -2,7 +2,7 @@
 
 use crate::bundle::{self, SECRETS_BUNDLE_KEYS};
 use crate::identity::{self, admin_identity_path, host_identity_path};
-use crate::material::{ADMIN_FILES, ADMIN_TLS_CA_KEY, ADMIN_TRUST_ROOT_KEY, SECRET_FILES};
+use crate::material::{self, ADMIN_FILES, ADMIN_TLS_CA_KEY, ADMIN_TRUST_ROOT_KEY, SECRET_FILES};
 use crate::secrets_file::SecretsFile;
 use crate::signal;
 use crate::spec::{OrgSpec, PublicSpec};
@@ -10,6 +10,7 @@ use crate::tls::{self, TLS_SERVICES};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use std::path::{Path, PathBuf};
+use zeroize::Zeroizing;
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
@@ -338,7 +339,7 @@ fn check_secrets(
 fn check_shared_s3_key(
     host: &str,
     secrets: &SecretsFile,
-    bundle: &std::collections::BTreeMap<String, zeroize::Zeroizing<String>>,
+    bundle: &std::collections::BTreeMap<String, Zeroizing<String>>,
     problems: &mut Vec<String>,
 ) {
     let (Some(key_id), Some(secret)) =
@@ -346,11 +347,7 @@ fn check_shared_s3_key(
     else {
         return;
     };
-    let garage = format!(
-        "GARAGE_ACCESS_KEY_ID={}\nGARAGE_SECRET_ACCESS_KEY={}\n",
-        key_id.as_str(),
-        secret.as_str()
-    );
+    let garage = Zeroizing::new(material::garage_s3_env(key_id, secret));
     if secrets.get("garage/s3.env") != Some(garage.as_str()) {
         problems.push(format!("secrets/{host}.age: garage/s3.env does not hold the bundle's cdn.accessKey/cdn.accessSecret"));
     }
