@@ -101,28 +101,10 @@ impl ExpressionAttributes {
         values: Option<BTreeMap<String, AttributeValue>>,
     ) -> Result<Self> {
         if let Some(names) = &names {
-            if names.is_empty() {
-                return Err(DynamoError::validation(
-                    "ExpressionAttributeNames must not be empty",
-                ));
-            }
-            if let Some(bad) = names.keys().find(|k| !is_placeholder(k, '#')) {
-                return Err(DynamoError::validation(format!(
-                    "ExpressionAttributeNames contains invalid key: Syntax error; key: \"{bad}\""
-                )));
-            }
+            check_keys("ExpressionAttributeNames", names.keys(), '#')?;
         }
         if let Some(values) = &values {
-            if values.is_empty() {
-                return Err(DynamoError::validation(
-                    "ExpressionAttributeValues must not be empty",
-                ));
-            }
-            if let Some(bad) = values.keys().find(|k| !is_placeholder(k, ':')) {
-                return Err(DynamoError::validation(format!(
-                    "ExpressionAttributeValues contains invalid key: Syntax error; key: \"{bad}\""
-                )));
-            }
+            check_keys("ExpressionAttributeValues", values.keys(), ':')?;
         }
         Ok(ExpressionAttributes {
             names: names.unwrap_or_default(),
@@ -250,30 +232,52 @@ impl ExpressionAttributes {
     /// After all of a request's expressions are parsed: DynamoDB rejects names and values
     /// that no expression used.
     pub fn finish(self) -> Result<()> {
-        let unused_names: Vec<&str> = self
-            .names
-            .keys()
-            .filter(|k| !self.used_names.contains(*k))
-            .map(String::as_str)
-            .collect();
-        if !unused_names.is_empty() {
-            return Err(DynamoError::validation(format!(
-                "Value provided in ExpressionAttributeNames unused in expressions: keys: {{{}}}",
-                unused_names.join(", ")
-            )));
-        }
-        let unused_values: Vec<&str> = self
-            .values
-            .keys()
-            .filter(|k| !self.used_values.contains(*k))
-            .map(String::as_str)
-            .collect();
-        if !unused_values.is_empty() {
-            return Err(DynamoError::validation(format!(
-                "Value provided in ExpressionAttributeValues unused in expressions: keys: {{{}}}",
-                unused_values.join(", ")
-            )));
-        }
-        Ok(())
+        check_all_used(
+            "ExpressionAttributeNames",
+            self.names.keys(),
+            &self.used_names,
+        )?;
+        check_all_used(
+            "ExpressionAttributeValues",
+            self.values.keys(),
+            &self.used_values,
+        )
     }
+}
+
+/// A given map must not be empty, and its keys must be `#name` / `:value` placeholders.
+fn check_keys<'k>(
+    parameter: &str,
+    mut keys: impl ExactSizeIterator<Item = &'k String>,
+    sigil: char,
+) -> Result<()> {
+    if keys.len() == 0 {
+        return Err(DynamoError::validation(format!(
+            "{parameter} must not be empty"
+        )));
+    }
+    if let Some(bad) = keys.find(|k| !is_placeholder(k, sigil)) {
+        return Err(DynamoError::validation(format!(
+            "{parameter} contains invalid key: Syntax error; key: \"{bad}\""
+        )));
+    }
+    Ok(())
+}
+
+fn check_all_used<'k>(
+    parameter: &str,
+    keys: impl Iterator<Item = &'k String>,
+    used: &BTreeSet<String>,
+) -> Result<()> {
+    let unused: Vec<&str> = keys
+        .filter(|k| !used.contains(*k))
+        .map(String::as_str)
+        .collect();
+    if unused.is_empty() {
+        return Ok(());
+    }
+    Err(DynamoError::validation(format!(
+        "Value provided in {parameter} unused in expressions: keys: {{{}}}",
+        unused.join(", ")
+    )))
 }
