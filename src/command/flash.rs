@@ -197,18 +197,13 @@ impl RawCopy {
         }
         let path = std::env::temp_dir().join(format!("sweetlies-flash-{}.raw", std::process::id()));
         let copy = Self { path };
-        let status = Command::new("qemu-img")
-            .args(["convert", "-f", "qcow2", "-O", "raw"])
-            .arg(image)
-            .arg(&copy.path)
-            .status()
-            .context("cannot run qemu-img to read the qcow2 image; install qemu-utils")?;
-        if !status.success() {
-            bail!(
-                "qemu-img could not convert {} to raw ({status})",
-                image.display()
-            );
-        }
+        qemu_img(
+            Command::new("qemu-img")
+                .args(["convert", "-f", "qcow2", "-O", "raw"])
+                .arg(image)
+                .arg(&copy.path),
+        )
+        .with_context(|| format!("cannot read the qcow2 image {}", image.display()))?;
         Ok(Some(copy))
     }
 }
