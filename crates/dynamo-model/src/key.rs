@@ -104,9 +104,7 @@ pub fn validate_item_key(
     partition: KeyAttribute<'_>,
     sort: Option<KeyAttribute<'_>>,
 ) -> Result<()> {
-    for (attribute, is_partition) in
-        std::iter::once((partition, true)).chain(sort.map(|s| (s, false)))
-    {
+    for (attribute, is_partition) in schema_attributes(partition, sort) {
         let Some(value) = item.get(attribute.name) else {
             return Err(DynamoError::invalid_parameter(format!(
                 "Missing the key {} in the item",
@@ -137,9 +135,7 @@ pub fn validate_key(
     if key.len() != expected {
         return Err(mismatch());
     }
-    for (attribute, is_partition) in
-        std::iter::once((partition, true)).chain(sort.map(|s| (s, false)))
-    {
+    for (attribute, is_partition) in schema_attributes(partition, sort) {
         let value = key.get(attribute.name).ok_or_else(mismatch)?;
         if value.value_type() != attribute.value_type {
             return Err(mismatch());
@@ -147,6 +143,14 @@ pub fn validate_key(
         check_key_value(attribute.name, value, is_partition, false)?;
     }
     Ok(())
+}
+
+/// The schema's key attributes, each with whether it is the partition key.
+fn schema_attributes<'a>(
+    partition: KeyAttribute<'a>,
+    sort: Option<KeyAttribute<'a>>,
+) -> impl Iterator<Item = (KeyAttribute<'a>, bool)> {
+    std::iter::once((partition, true)).chain(sort.map(|s| (s, false)))
 }
 
 /// `in_item`: DynamoDB words the empty-key error differently for items (PutItem) and `Key`s.
@@ -235,20 +239,20 @@ pub fn item_size(item: &Item) -> usize {
 
 /// DynamoDB's check for items written by PutItem (and similar): at most 400 KB.
 pub fn check_item_size(item: &Item) -> Result<()> {
-    if item_size(item) > MAX_ITEM_BYTES {
-        return Err(DynamoError::validation(
-            "Item size has exceeded the maximum allowed size",
-        ));
-    }
-    Ok(())
+    check_size(item, "Item size has exceeded the maximum allowed size")
 }
 
 /// The same check after an UpdateItem, with DynamoDB's wording for updates.
 pub fn check_updated_item_size(item: &Item) -> Result<()> {
+    check_size(
+        item,
+        "Item size to update has exceeded the maximum allowed size",
+    )
+}
+
+fn check_size(item: &Item, message: &str) -> Result<()> {
     if item_size(item) > MAX_ITEM_BYTES {
-        return Err(DynamoError::validation(
-            "Item size to update has exceeded the maximum allowed size",
-        ));
+        return Err(DynamoError::validation(message));
     }
     Ok(())
 }
