@@ -1,11 +1,8 @@
 use std::collections::{BTreeSet, HashMap};
 
-use aws_sdk_dynamodb::types::{
-    BillingMode, GlobalSecondaryIndex, KeyType, LocalSecondaryIndex, Projection, ProjectionType, ReturnValue,
-    ScalarAttributeType as T, Select,
-};
+use aws_sdk_dynamodb::types::{BillingMode, KeyType, ReturnValue, ScalarAttributeType as T, Select};
 
-use crate::common::{Av, attr, b, client, create_table, key, n, s, table_name};
+use crate::common::{Av, all_attributes_lsi, attr, b, client, create_table, key, keys_only_gsi, n, s, table_name};
 
 fn message_sort_key(device: u8, timestamp: u64) -> Vec<u8> {
     let mut key = vec![device];
@@ -196,23 +193,8 @@ async fn secondary_indexes_follow_writes() {
         .attribute_definitions(attr("R", T::N))
         .key_schema(key("U", KeyType::Hash))
         .key_schema(key("T", KeyType::Range))
-        .global_secondary_indexes(
-            GlobalSecondaryIndex::builder()
-                .index_name("ul_to_u")
-                .key_schema(key("UL", KeyType::Hash))
-                .projection(Projection::builder().projection_type(ProjectionType::KeysOnly).build())
-                .build()
-                .unwrap(),
-        )
-        .local_secondary_indexes(
-            LocalSecondaryIndex::builder()
-                .index_name("by_rank")
-                .key_schema(key("U", KeyType::Hash))
-                .key_schema(key("R", KeyType::Range))
-                .projection(Projection::builder().projection_type(ProjectionType::All).build())
-                .build()
-                .unwrap(),
-        )
+        .global_secondary_indexes(keys_only_gsi("ul_to_u", "UL"))
+        .local_secondary_indexes(all_attributes_lsi("by_rank", "U", "R"))
         .send()
         .await
         .unwrap();

@@ -1,9 +1,8 @@
 use aws_sdk_dynamodb::types::{
-    BillingMode, GlobalSecondaryIndex, KeyType, LocalSecondaryIndex, Projection, ProjectionType, ScalarAttributeType,
-    TimeToLiveSpecification, TimeToLiveStatus,
+    BillingMode, KeyType, Projection, ProjectionType, ScalarAttributeType, TimeToLiveSpecification, TimeToLiveStatus,
 };
 
-use crate::common::{attr, client, create_table, key, table_name};
+use crate::common::{all_attributes_lsi, attr, client, create_table, key, keys_only_gsi, table_name};
 
 #[tokio::test]
 async fn create_describe_list_delete_with_gsi_and_lsi() {
@@ -19,23 +18,8 @@ async fn create_describe_list_delete_with_gsi_and_lsi() {
         .attribute_definitions(attr("rank", ScalarAttributeType::N))
         .key_schema(key("pk", KeyType::Hash))
         .key_schema(key("sk", KeyType::Range))
-        .global_secondary_indexes(
-            GlobalSecondaryIndex::builder()
-                .index_name("by_email")
-                .key_schema(key("email", KeyType::Hash))
-                .projection(Projection::builder().projection_type(ProjectionType::KeysOnly).build())
-                .build()
-                .unwrap(),
-        )
-        .local_secondary_indexes(
-            LocalSecondaryIndex::builder()
-                .index_name("by_rank")
-                .key_schema(key("pk", KeyType::Hash))
-                .key_schema(key("rank", KeyType::Range))
-                .projection(Projection::builder().projection_type(ProjectionType::All).build())
-                .build()
-                .unwrap(),
-        )
+        .global_secondary_indexes(keys_only_gsi("by_email", "email"))
+        .local_secondary_indexes(all_attributes_lsi("by_rank", "pk", "rank"))
         .send()
         .await
         .expect("CreateTable");

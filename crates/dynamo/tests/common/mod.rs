@@ -222,7 +222,10 @@ pub fn table_name(prefix: &str) -> String {
 }
 
 pub use aws_sdk_dynamodb::types::AttributeValue as Av;
-use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType};
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, LocalSecondaryIndex, Projection,
+    ProjectionType, ScalarAttributeType,
+};
 
 pub fn attr(name: &str, t: ScalarAttributeType) -> AttributeDefinition {
     AttributeDefinition::builder().attribute_name(name).attribute_type(t).build().unwrap()
@@ -230,6 +233,27 @@ pub fn attr(name: &str, t: ScalarAttributeType) -> AttributeDefinition {
 
 pub fn key(name: &str, t: KeyType) -> KeySchemaElement {
     KeySchemaElement::builder().attribute_name(name).key_type(t).build().unwrap()
+}
+
+/// A global secondary index on `hash` holding only the keys.
+pub fn keys_only_gsi(index: &str, hash: &str) -> GlobalSecondaryIndex {
+    GlobalSecondaryIndex::builder()
+        .index_name(index)
+        .key_schema(key(hash, KeyType::Hash))
+        .projection(Projection::builder().projection_type(ProjectionType::KeysOnly).build())
+        .build()
+        .unwrap()
+}
+
+/// A local secondary index on (`hash`, `range`) holding whole items.
+pub fn all_attributes_lsi(index: &str, hash: &str, range: &str) -> LocalSecondaryIndex {
+    LocalSecondaryIndex::builder()
+        .index_name(index)
+        .key_schema(key(hash, KeyType::Hash))
+        .key_schema(key(range, KeyType::Range))
+        .projection(Projection::builder().projection_type(ProjectionType::All).build())
+        .build()
+        .unwrap()
 }
 
 /// Creates a pay-per-request table with the given hash key and optional range key.
