@@ -30,9 +30,8 @@ struct Activity {
 
 #[derive(Debug, Default)]
 pub struct BuildState {
-    activities: HashMap<u64, Activity>,
-    /// Derivations being built, in start order (id → derivation path).
-    running_builds: BTreeMap<u64, String>,
+    /// Running activities by id, which is start order within one Nix process.
+    activities: BTreeMap<u64, Activity>,
     pub builds: Counts,
     /// Store paths fetched from substituters (CopyPaths progress).
     pub downloads: Counts,
@@ -68,11 +67,6 @@ impl BuildState {
                 ..
             } => {
                 let subject = fields.first().and_then(Field::as_str).map(str::to_string);
-                if kind == activity::BUILD {
-                    if let Some(derivation) = &subject {
-                        self.running_builds.insert(id, derivation.clone());
-                    }
-                }
                 self.activities.insert(
                     id,
                     Activity {
@@ -83,7 +77,6 @@ impl BuildState {
                 );
             }
             Event::Stop { id } => {
-                self.running_builds.remove(&id);
                 self.activities.remove(&id);
             }
             Event::Result {
@@ -165,19 +158,22 @@ impl BuildState {
 
     /// Names (`hello-2.12`) of the derivations being built now, oldest first.
     pub fn current_builds(&self) -> Vec<String> {
-        self.running_builds
-            .values()
-            .map(|derivation| derivation_name(derivation))
-            .collect()
+        self.running(activity::BUILD).map(derivation_name).collect()
     }
 
     /// Store paths being substituted now.
     pub fn current_downloads(&self) -> Vec<String> {
+        self.running(activity::SUBSTITUTE)
+            .map(derivation_name)
+            .collect()
+    }
+
+    /// Subjects of the running activities of one kind, oldest first.
+    fn running(&self, kind: u64) -> impl DoubleEndedIterator<Item = &str> {
         self.activities
             .values()
-            .filter(|activity| activity.kind == activity::SUBSTITUTE)
-            .filter_map(|activity| activity.subject.as_deref().map(derivation_name))
-            .collect()
+            .filter(move |activity| activity.kind == kind)
+            .filter_map(|activity| activity.subject.as_deref())
     }
 
     pub fn phase_of(&self, derivation: &str) -> Option<&str> {
@@ -198,7 +194,7 @@ impl BuildState {
                 self.download_bytes_done() >> 20
             ));
         }
-        if let Some((_, derivation)) = self.running_builds.iter().next_back() {
+        if let Some(derivation) = self.running(activity::BUILD).next_back() {
             let phase = self
                 .phase_of(derivation)
                 .map(|phase| format!(" ({phase})"))
