@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
 use sweetlies_flash::artifacts::{with_suffix, write_image_artifacts};
-use sweetlies_flash::bmap::{hex, human_size};
+use sweetlies_flash::bmap::human_size;
 use sweetlies_nixlog::{BuildProgress, NixBuild};
 
 use crate::names::validate_dns_label;
@@ -80,7 +80,7 @@ pub fn run(args: BuildArgs) -> Result<()> {
         println!("{}", link.display());
         eprintln!(
             "  sha256 {}  ({})",
-            hex(&artifacts.sha256),
+            hex::encode(artifacts.sha256),
             artifacts.sha256_file.display()
         );
         if let Some((path, map)) = &artifacts.bmap {

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use crate::bmap::{self, BlockMap, BmapError};
+use crate::bmap::{BlockMap, BmapError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ArtifactError {
@@ -38,7 +38,7 @@ pub fn write_image_artifacts(link: &Path, raw: bool) -> Result<Artifacts, Artifa
     let sha256_file = with_suffix(link, ".sha256");
     write_atomically(
         &sha256_file,
-        format!("{}  {name}\n", bmap::hex(&sha256)).as_bytes(),
+        format!("{}  {name}\n", hex::encode(sha256)).as_bytes(),
     )?;
     let bmap = if raw {
         let map = BlockMap::from_image(link)?;

@@ -199,7 +199,7 @@ impl BlockMap {
         for range in &self.ranges {
             let checksum = range
                 .sha256
-                .map(|sum| format!(" chksum=\"{}\"", hex(&sum)))
+                .map(|sum| format!(" chksum=\"{}\"", hex::encode(sum)))
                 .unwrap_or_default();
             if range.first == range.last {
                 xml.push_str(&format!(
@@ -214,7 +214,7 @@ impl BlockMap {
             }
         }
         xml.push_str("    </BlockMap>\n</bmap>\n");
-        let file_checksum = hex(&Sha256::digest(xml.as_bytes()).into());
+        let file_checksum = hex::encode(Sha256::digest(xml.as_bytes()));
         xml.replace_range(checksum_at..checksum_at + 64, &file_checksum);
         xml
     }
@@ -368,7 +368,7 @@ fn verify_file_checksum(text: &str, recorded: &str, path: &str) -> Result<(), Bm
     };
     let mut zeroed = text.as_bytes().to_vec();
     zeroed[position..position + recorded.len()].fill(b'0');
-    let computed = hex(&Sha256::digest(&zeroed).into());
+    let computed = hex::encode(Sha256::digest(&zeroed));
     if computed != recorded {
         return Err(BmapError::FileChecksum {
             path: path.to_string(),
@@ -379,19 +379,9 @@ fn verify_file_checksum(text: &str, recorded: &str, path: &str) -> Result<(), Bm
     Ok(())
 }
 
-pub fn hex(bytes: &[u8; 32]) -> String {
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
-}
-
-pub fn parse_sha256(text: &str) -> Option<[u8; 32]> {
-    let text = text.trim();
-    if text.len() != 64 || !text.is_ascii() {
-        return None;
-    }
+fn parse_sha256(text: &str) -> Option<[u8; 32]> {
     let mut sum = [0u8; 32];
-    for (index, byte) in sum.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(&text[index * 2..index * 2 + 2], 16).ok()?;
-    }
+    hex::decode_to_slice(text.trim(), &mut sum).ok()?;
     Some(sum)
 }
 
