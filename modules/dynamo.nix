@@ -152,13 +152,15 @@ in
           EnvironmentFile = "${topology.paths.secretsDir}/signal-server/aws.env";
           MemoryDenyWriteExecute = false;
         };
+        # One list-tables, not a describe-table per table: each aws call is a second of CLI
+        # start-up, and the server waits for this unit at every boot.
         script = ''
           for attempt in $(seq 60); do
-            aws --endpoint-url ${endpoint} dynamodb list-tables >/dev/null && break
+            existing=$(aws --endpoint-url ${endpoint} dynamodb list-tables --query 'TableNames[]' --output text) && break
             sleep 1
           done
           ensure_table() {
-            if ! aws --endpoint-url ${endpoint} dynamodb describe-table --table-name "$1" >/dev/null 2>&1; then
+            if ! tr -s '[:space:]' '\n' <<<"$existing" | grep -qxF "$1"; then
               aws --endpoint-url ${endpoint} dynamodb create-table --cli-input-json "file://$2" >/dev/null
               echo "created table $1"
             fi
