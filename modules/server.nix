@@ -102,7 +102,7 @@ let
       AWS_ENDPOINT_URL_DYNAMODB = "http://${topology.addressFor "dynamo"}:${toString ports.dynamo}";
       # The worker commands (CommandDependencies) build their S3 clients without the
       # configuration's endpointOverride; the SDK's service-specific variable points them at Garage.
-      AWS_ENDPOINT_URL_S3 = "http://${topology.s3.rootDomain}:${toString ports.garageS3}";
+      AWS_ENDPOINT_URL_S3 = topology.s3.endpoint;
       AWS_REGION = topology.s3.region;
       # Never ask the EC2 instance metadata service (169.254.169.254) for anything.
       AWS_EC2_METADATA_DISABLED = "true";

@@ -29,8 +29,6 @@ let
   # nothing outside the org.
   orgCa = requirePublic "orgCaCertificate";
 
-  s3Endpoint = "http://${s3.rootDomain}:${toString ports.garageS3}";
-
   valkeyUri = port: "redis://:\${VALKEY_PASSWORD}@${addressFor "valkey"}:${toString port}";
   valkeyCluster = port: { configurationUri = valkeyUri port; };
 
@@ -190,7 +188,7 @@ in
   pagedSingleUseKEMPreKeyStore = {
     bucket = s3.buckets.preKeys;
     inherit (s3) region;
-    endpointOverride = s3Endpoint;
+    endpointOverride = s3.endpoint;
   };
 
   cacheCluster = valkeyCluster ports.valkeyClusters.cache;
@@ -255,7 +253,7 @@ in
       secretAccessKey = secret "cdn.accessSecret";
     };
     inherit (s3) region;
-    endpointOverride = s3Endpoint;
+    endpointOverride = s3.endpoint;
   };
 
   # Backup media copy goes through a storage manager Sweet Lies does not run yet.
@@ -295,7 +293,7 @@ in
     s3Region = s3.region;
     s3Bucket = s3.buckets.config;
     objectKey = "dynamic-config.yaml";
-    endpointOverride = s3Endpoint;
+    endpointOverride = s3.endpoint;
     maxSize = 1024 * 1024;
     refreshInterval = "PT10S";
   };

@@ -90,12 +90,14 @@ assert schemaGate;
     ;
   roles = thisHost.roles;
 
-  s3 = {
+  s3 = rec {
     # The region of the AWS_REGION in signal-server/aws.env (sweetlies-appliance `new`).
     region = "garage";
     # Garage answers path style and, with root_domain, virtual-host style (the AWS SDK's default
     # for the prekey and cdn clients); *.s3.localhost is pinned to loopback in networking.hosts.
     rootDomain = "s3.localhost";
+    # Where the server's S3 clients (endpointOverride, AWS_ENDPOINT_URL_S3) reach Garage.
+    endpoint = "http://${rootDomain}:${toString ports.garageS3}";
     buckets = {
       preKeys = "sweetlies-prekeys";
       cdn0 = "sweetlies-cdn0";
