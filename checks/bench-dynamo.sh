@@ -19,6 +19,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . checks/lib/cpu.sh
+. checks/lib/postgresql.sh # pg_bin, free_port
 
 pg_fsync=${BENCH_PG_FSYNC:-on}
 case "$pg_fsync" in on | off) ;; *) echo "BENCH_PG_FSYNC must be on or off, not '$pg_fsync'" >&2; exit 2 ;; esac
@@ -58,8 +59,6 @@ bench_bin="$target_dir/release/sweetlies-dynamo-bench"
 # --- throwaway state and cleanup ---------------------------------------------------------------
 work=$(mktemp -d "${TMPDIR:-/tmp}/sweetlies-bench.XXXXXX")
 chmod 0755 "$work"
-pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
-[ -x "$pg_bin/initdb" ] || { echo "PostgreSQL server binaries not found: apt-get install postgresql" >&2; exit 1; }
 as_pg=()
 if [ "$(id -u)" = 0 ]; then
   id postgres >/dev/null 2>&1 || { echo "running as root needs the postgres user (apt-get install postgresql)" >&2; exit 1; }
@@ -83,7 +82,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_port() { # name port pid
   for _ in $(seq 1 300); do
     if (exec 3<>"/dev/tcp/127.0.0.1/$2") 2>/dev/null; then return 0; fi
