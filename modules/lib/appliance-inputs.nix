@@ -1,5 +1,5 @@
 # Pure (builtins only): what the appliance VM test (checks/appliance.nix) needs from an org
-# directory, evaluated in CI by checks/ci/modules-appliance-inputs.sh without nixpkgs.
+# directory, evaluated in CI without nixpkgs by tests/server_settings.rs (cargo test).
 {
   orgDir,
   fixturesDir,
