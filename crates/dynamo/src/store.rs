@@ -148,7 +148,7 @@ pub fn expiry_of(meta: &TableMeta, item: &Item) -> Option<i64> {
     }
 }
 
-const LOCK_SQL: &str = "SELECT pg_advisory_xact_lock($1)";
+pub(crate) const LOCK_SQL: &str = "SELECT pg_advisory_xact_lock($1)";
 const READ_SQL: &str = "SELECT item FROM dynamo_items WHERE table_id = $1 AND pk = $2 AND sk = $3";
 const UPSERT_SQL: &str = "INSERT INTO dynamo_items (table_id, pk, sk, segment, expires_at, item) VALUES ($1, $2, $3, $4, $5, $6)
      ON CONFLICT (table_id, pk, sk) DO UPDATE SET item = EXCLUDED.item, expires_at = EXCLUDED.expires_at";

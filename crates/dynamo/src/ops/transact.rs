@@ -134,24 +134,31 @@ pub async fn transact_write_items(state: &State, input: &Value) -> Result<Value,
         )
         .into());
     }
-    let request_hash = Sha256::digest(input["TransactItems"].to_string().as_bytes()).to_vec();
+    // The request a token stands for, to tell a retry from a different request.
+    let token = token.map(|token| (token, Sha256::digest(input["TransactItems"].to_string().as_bytes()).to_vec()));
 
     let mut client = state.pool.get().await.map_err(pool_error)?;
     let transaction = client.transaction().await.map_err(db_error)?;
-    if let Some(token) = token {
+    if let Some((token, request_hash)) = &token {
         let token_lock = i64::from_le_bytes(Sha256::digest(token.as_bytes())[..8].try_into().expect("8 bytes"));
-        transaction.execute("SELECT pg_advisory_xact_lock($1)", &[&token_lock]).await.map_err(db_error)?;
-        let earlier = transaction
-            .query_opt(
+        let (lock, earlier) = tokio::try_join!(
+            transaction.prepare_cached(store::LOCK_SQL),
+            transaction.prepare_cached(
                 "SELECT request_hash FROM dynamo_transaction_tokens
-                 WHERE token = $1 AND created_at > now() - make_interval(secs => $2)",
-                &[&token, &(TOKEN_LIFETIME_SECONDS as f64)],
+                 WHERE token = $1 AND created_at > now() - make_interval(secs => $2)"
             )
-            .await
-            .map_err(db_error)?;
+        )
+        .map_err(db_error)?;
+        // Pipelined: the look-up runs once the token's lock is held.
+        let lifetime = TOKEN_LIFETIME_SECONDS as f64;
+        let (_, earlier) = tokio::try_join!(
+            async { transaction.execute(&lock, &[&token_lock]).await },
+            async { transaction.query_opt(&earlier, &[token, &lifetime]).await }
+        )
+        .map_err(db_error)?;
         if let Some(row) = earlier {
             let hash: Vec<u8> = row.get(0);
-            if hash == request_hash {
+            if hash == *request_hash {
                 // Already applied: answer as the first time, change nothing.
                 return Ok(json!({}));
             }
@@ -221,15 +228,15 @@ pub async fn transact_write_items(state: &State, input: &Value) -> Result<Value,
         _ => None,
     });
     futures_join_all(writes).await?;
-    if let Some(token) = token {
-        transaction
-            .execute(
+    if let Some((token, request_hash)) = &token {
+        let remember = transaction
+            .prepare_cached(
                 "INSERT INTO dynamo_transaction_tokens (token, request_hash, response) VALUES ($1, $2, '\\x7b7d')
                  ON CONFLICT (token) DO UPDATE SET request_hash = EXCLUDED.request_hash, created_at = now()",
-                &[&token, &request_hash],
             )
             .await
             .map_err(db_error)?;
+        transaction.execute(&remember, &[token, request_hash]).await.map_err(db_error)?;
     }
     transaction.commit().await.map_err(db_error)?;
     Ok(json!({}))
