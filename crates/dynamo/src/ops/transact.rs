@@ -242,28 +242,19 @@ pub async fn transact_write_items(state: &State, input: &Value) -> Result<Value,
     Ok(json!({}))
 }
 
-/// Runs the futures concurrently on one connection (tokio-postgres pipelines them).
+/// Runs the futures concurrently on one connection: all are polled, in order, so their
+/// queries go out pipelined in that order; the results come back in the same order.
 async fn futures_join_all<F, T>(futures: impl IntoIterator<Item = F>) -> Result<Vec<T>, DynamoError>
 where
     F: std::future::Future<Output = Result<T, DynamoError>>,
 {
-    let futures: Vec<_> = futures.into_iter().map(Box::pin).collect();
-    let mut results = Vec::with_capacity(futures.len());
-    // Poll all so their queries are queued in order, then collect in order.
-    let outputs = join_all_in_order(futures).await;
-    for output in outputs {
-        results.push(output?);
-    }
-    Ok(results)
-}
-
-async fn join_all_in_order<F: std::future::Future + Unpin>(mut futures: Vec<F>) -> Vec<F::Output> {
+    let mut futures: Vec<_> = futures.into_iter().map(Box::pin).collect();
     let mut outputs: Vec<Option<F::Output>> = futures.iter().map(|_| None).collect();
     std::future::poll_fn(|cx| {
         let mut pending = false;
         for (future, output) in futures.iter_mut().zip(outputs.iter_mut()) {
             if output.is_none() {
-                match std::pin::Pin::new(&mut *future).poll(cx) {
+                match future.as_mut().poll(cx) {
                     std::task::Poll::Ready(value) => *output = Some(value),
                     std::task::Poll::Pending => pending = true,
                 }
