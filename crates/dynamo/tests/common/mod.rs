@@ -72,10 +72,11 @@ impl Postgres {
         let run = if as_postgres { "runuser -u postgres -- " } else { "" };
         let d = dir.display();
         let b = bin.display();
+        let options = server_options(&dir);
         let script = format!(
             "set -e
 {run}{b}/initdb -D {d}/data -A trust -U postgres --no-sync >{d}/initdb.log 2>&1 || {{ cat {d}/initdb.log >&2; exit 1; }}
-{run}{b}/pg_ctl -D {d}/data -l {d}/postgres.log -w -o \"-k {d} -c listen_addresses='' -c fsync=off -c full_page_writes=off -c max_connections=300\" start >/dev/null
+{run}{b}/pg_ctl -D {d}/data -l {d}/postgres.log -w -o \"{options}\" start >/dev/null
 echo ready
 read _ || true
 {run}{b}/pg_ctl -D {d}/data -m immediate stop >/dev/null 2>&1 || true
@@ -120,7 +121,7 @@ rm -rf {d}
     }
 
     pub fn start_again(&self) {
-        let options = format!("-k {} -c listen_addresses='' -c fsync=off -c max_connections=300", self.dir.display());
+        let options = server_options(&self.dir);
         let log = self.dir.join("postgres.log");
         self.pg_ctl(&["-w", "-l", log.to_str().unwrap(), "-o", &options, "start"]);
     }
@@ -133,6 +134,11 @@ impl Drop for Postgres {
         let _ = guard.1.flush();
         let _ = guard.0.wait();
     }
+}
+
+/// The cluster's server options: Unix socket in `dir` only, no durability (test data).
+fn server_options(dir: &Path) -> String {
+    format!("-k {} -c listen_addresses='' -c fsync=off -c full_page_writes=off -c max_connections=300", dir.display())
 }
 
 fn uuid_like() -> String {
