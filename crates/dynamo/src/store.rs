@@ -149,6 +149,7 @@ pub fn expiry_of(meta: &TableMeta, item: &Item) -> Option<i64> {
 }
 
 pub(crate) const LOCK_SQL: &str = "SELECT pg_advisory_xact_lock($1)";
+const TRY_LOCK_SQL: &str = "SELECT id FROM unnest($1::bigint[]) AS id WHERE NOT pg_try_advisory_xact_lock(id)";
 const READ_SQL: &str = "SELECT item FROM dynamo_items WHERE table_id = $1 AND pk = $2 AND sk = $3";
 const UPSERT_SQL: &str = "INSERT INTO dynamo_items (table_id, pk, sk, segment, expires_at, item) VALUES ($1, $2, $3, $4, $5, $6)
      ON CONFLICT (table_id, pk, sk) DO UPDATE SET item = EXCLUDED.item, expires_at = EXCLUDED.expires_at";
@@ -163,6 +164,7 @@ const INSERT_ENTRIES_SQL: &str = "INSERT INTO dynamo_index_entries (table_id, in
 /// be pipelined in a known order.
 pub struct Statements {
     lock: Statement,
+    try_lock: Statement,
     read: Statement,
     upsert: Statement,
     delete: Statement,
@@ -173,8 +175,9 @@ pub struct Statements {
 impl Statements {
     pub async fn prepare(client: &impl GenericClient) -> Result<Statements, DynamoError> {
         let prepare = |sql| client.prepare_cached(sql);
-        let (lock, read, upsert, delete, delete_entries, insert_entries) = tokio::try_join!(
+        let (lock, try_lock, read, upsert, delete, delete_entries, insert_entries) = tokio::try_join!(
             prepare(LOCK_SQL),
+            prepare(TRY_LOCK_SQL),
             prepare(READ_SQL),
             prepare(UPSERT_SQL),
             prepare(DELETE_SQL),
@@ -182,13 +185,19 @@ impl Statements {
             prepare(INSERT_ENTRIES_SQL)
         )
         .map_err(db_error)?;
-        Ok(Statements { lock, read, upsert, delete, delete_entries, insert_entries })
+        Ok(Statements { lock, try_lock, read, upsert, delete, delete_entries, insert_entries })
     }
 
     /// Takes the item's write lock for the rest of the PostgreSQL transaction.
     pub async fn lock(&self, client: &impl GenericClient, meta: &TableMeta, key: &StoredKey) -> Result<(), DynamoError> {
         client.execute(&self.lock, &[&lock_id(meta.id, key)]).await.map_err(db_error)?;
         Ok(())
+    }
+
+    /// Tries to take the write locks of all `ids` without waiting; returns which ones failed.
+    pub async fn try_lock_all(&self, client: &impl GenericClient, ids: &[i64]) -> Result<Vec<i64>, DynamoError> {
+        let rows = client.query(&self.try_lock, &[&ids]).await.map_err(db_error)?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
     }
 
     pub async fn read(&self, client: &impl GenericClient, meta: &TableMeta, key: &StoredKey) -> Result<Option<Item>, DynamoError> {
@@ -234,16 +243,6 @@ impl Statements {
     }
 }
 
-/// Tries to take the write locks of all `ids` without waiting; returns which ones failed.
-pub async fn try_lock_all(client: &impl GenericClient, ids: &[i64]) -> Result<Vec<i64>, DynamoError> {
-    let statement = client
-        .prepare_cached("SELECT id FROM unnest($1::bigint[]) AS id WHERE NOT pg_try_advisory_xact_lock(id)")
-        .await
-        .map_err(db_error)?;
-    let rows = client.query(&statement, &[&ids]).await.map_err(db_error)?;
-    Ok(rows.iter().map(|r| r.get(0)).collect())
-}
-
 /// Reads one item outside of a write (GetItem): prepares just the read statement.
 pub async fn read(client: &impl GenericClient, meta: &TableMeta, key: &StoredKey) -> Result<Option<Item>, DynamoError> {
     let statement = client.prepare_cached(READ_SQL).await.map_err(db_error)?;
@@ -253,6 +252,30 @@ pub async fn read(client: &impl GenericClient, meta: &TableMeta, key: &StoredKey
 async fn read_with(client: &impl GenericClient, statement: &Statement, meta: &TableMeta, key: &StoredKey) -> Result<Option<Item>, DynamoError> {
     let row = client.query_opt(statement, &[&meta.id, &key.pk, &key.sk]).await.map_err(db_error)?;
     row.map(|r| decode_item(r.get(0))).transpose()
+}
+
+/// Runs the futures concurrently on one connection: all are polled, in order, so their
+/// queries go out pipelined in that order; the results come back in the same order.
+pub async fn pipelined<F, T>(futures: impl IntoIterator<Item = F>) -> Result<Vec<T>, DynamoError>
+where
+    F: std::future::Future<Output = Result<T, DynamoError>>,
+{
+    let mut futures: Vec<_> = futures.into_iter().map(Box::pin).collect();
+    let mut outputs: Vec<Option<F::Output>> = futures.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (future, output) in futures.iter_mut().zip(outputs.iter_mut()) {
+            if output.is_none() {
+                match future.as_mut().poll(cx) {
+                    std::task::Poll::Ready(value) => *output = Some(value),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending { std::task::Poll::Pending } else { std::task::Poll::Ready(()) }
+    })
+    .await;
+    outputs.into_iter().map(|o| o.expect("every future finished")).collect()
 }
 
 #[cfg(test)]

@@ -164,16 +164,20 @@ pub async fn batch_write_item(state: &State, input: &Value) -> Result<Value, Api
     let transaction = client.transaction().await.map_err(db_error)?;
     let mut ids: Vec<i64> = writes.iter().map(|w| store::lock_id(w.meta.id, &w.key)).collect();
     ids.sort_unstable();
-    let (busy, statements) = tokio::try_join!(store::try_lock_all(&transaction, &ids), store::Statements::prepare(&transaction))?;
+    let statements = store::Statements::prepare(&transaction).await?;
+    let busy = statements.try_lock_all(&transaction, &ids).await?;
     let mut unprocessed: Map<String, Value> = Map::new();
+    let mut locked = Vec::with_capacity(writes.len());
     for write in &writes {
         if busy.contains(&store::lock_id(write.meta.id, &write.key)) {
             let entry = unprocessed.entry(write.table).or_insert_with(|| Value::Array(Vec::new()));
             entry.as_array_mut().expect("array").push(write.request.clone());
             continue;
         }
-        statements.write(&transaction, &write.meta, &write.key, write.item.as_ref()).await?;
+        locked.push(statements.write(&transaction, &write.meta, &write.key, write.item.as_ref()));
     }
+    // The writes touch distinct items: pipelined on the connection.
+    store::pipelined(locked).await?;
     transaction.commit().await.map_err(db_error)?;
     Ok(json!({ "UnprocessedItems": unprocessed }))
 }

@@ -173,7 +173,13 @@ pub async fn transact_write_items(state: &State, input: &Value) -> Result<Value,
     let lock_ids: Vec<i64> = items.iter().map(|i| store::lock_id(i.meta.id, &i.key)).collect();
     let mut sorted = lock_ids.clone();
     sorted.sort_unstable();
-    let busy = store::try_lock_all(&transaction, &sorted).await?;
+    let statements = store::Statements::prepare(&transaction).await?;
+    // Pipelined: with every statement prepared the lock query goes out first, so the reads
+    // see what the last holder of each lock committed. Under a busy lock they go unused.
+    let (busy, olds) = tokio::try_join!(
+        statements.try_lock_all(&transaction, &sorted),
+        store::pipelined(items.iter().map(|i| statements.read(&transaction, &i.meta, &i.key)))
+    )?;
     if !busy.is_empty() {
         let conflict = DynamoError::new(ErrorKind::TransactionConflict, "Transaction is ongoing for the item");
         let reasons = lock_ids
@@ -183,8 +189,6 @@ pub async fn transact_write_items(state: &State, input: &Value) -> Result<Value,
         return Err(canceled(reasons));
     }
 
-    let statements = store::Statements::prepare(&transaction).await?;
-    let olds = futures_join_all(items.iter().map(|i| statements.read(&transaction, &i.meta, &i.key))).await?;
     let mut reasons = Vec::with_capacity(items.len());
     let mut changes = Vec::with_capacity(items.len());
     let mut failed = false;
@@ -227,7 +231,7 @@ pub async fn transact_write_items(state: &State, input: &Value) -> Result<Value,
         Some(None) if old.is_some() => Some(statements.write(&transaction, &item.meta, &item.key, None)),
         _ => None,
     });
-    futures_join_all(writes).await?;
+    store::pipelined(writes).await?;
     if let Some((token, request_hash)) = &token {
         let remember = transaction
             .prepare_cached(
@@ -240,30 +244,6 @@ pub async fn transact_write_items(state: &State, input: &Value) -> Result<Value,
     }
     transaction.commit().await.map_err(db_error)?;
     Ok(json!({}))
-}
-
-/// Runs the futures concurrently on one connection: all are polled, in order, so their
-/// queries go out pipelined in that order; the results come back in the same order.
-async fn futures_join_all<F, T>(futures: impl IntoIterator<Item = F>) -> Result<Vec<T>, DynamoError>
-where
-    F: std::future::Future<Output = Result<T, DynamoError>>,
-{
-    let mut futures: Vec<_> = futures.into_iter().map(Box::pin).collect();
-    let mut outputs: Vec<Option<F::Output>> = futures.iter().map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        let mut pending = false;
-        for (future, output) in futures.iter_mut().zip(outputs.iter_mut()) {
-            if output.is_none() {
-                match future.as_mut().poll(cx) {
-                    std::task::Poll::Ready(value) => *output = Some(value),
-                    std::task::Poll::Pending => pending = true,
-                }
-            }
-        }
-        if pending { std::task::Poll::Pending } else { std::task::Poll::Ready(()) }
-    })
-    .await;
-    outputs.into_iter().map(|o| o.expect("every future finished")).collect()
 }
 
 pub async fn transact_get_items(state: &State, input: &Value) -> Result<Value, ApiError> {
@@ -291,7 +271,7 @@ pub async fn transact_get_items(state: &State, input: &Value) -> Result<Value, A
         .await
         .map_err(db_error)?;
     let statements = store::Statements::prepare(&transaction).await?;
-    let items = futures_join_all(gets.iter().map(|(meta, key, _)| statements.read(&transaction, meta, key))).await?;
+    let items = store::pipelined(gets.iter().map(|(meta, key, _)| statements.read(&transaction, meta, key))).await?;
     transaction.commit().await.map_err(db_error)?;
     let responses: Vec<Value> = items
         .into_iter()
