@@ -33,24 +33,24 @@ pub enum Change {
 /// A PostgreSQL transaction on a pooled connection, begun without waiting for BEGIN's reply.
 /// Dropped while still open (the request was abandoned mid-way), it closes the connection
 /// instead of returning it to the pool, so PostgreSQL rolls the transaction back.
-struct OpenTransaction {
+pub(crate) struct OpenTransaction {
     client: Option<deadpool_postgres::Object>,
 }
 
 impl OpenTransaction {
     /// A pooled connection with the item statements prepared, for a transaction to begin on.
-    async fn start(state: &State) -> Result<(OpenTransaction, store::Statements), DynamoError> {
+    pub(crate) async fn start(state: &State) -> Result<(OpenTransaction, store::Statements), DynamoError> {
         let client = state.pool.get().await.map_err(pool_error)?;
         let statements = store::Statements::prepare(&client).await?;
         Ok((OpenTransaction { client: Some(client) }, statements))
     }
 
-    fn client(&self) -> &deadpool_postgres::Object {
+    pub(crate) fn client(&self) -> &deadpool_postgres::Object {
         self.client.as_ref().expect("open until finished")
     }
 
     /// BEGIN or COMMIT, sent when first polled so it pipelines with the statements around it.
-    async fn command(&self, sql: &str) -> Result<(), DynamoError> {
+    pub(crate) async fn command(&self, sql: &str) -> Result<(), DynamoError> {
         self.client().batch_execute(sql).await.map_err(db_error)
     }
 
@@ -68,7 +68,7 @@ impl OpenTransaction {
 
     /// After COMMIT succeeded the connection goes back; after a failure the transaction is
     /// rolled back, which is harmless when the failure came after COMMIT was sent.
-    async fn settle<T>(self, outcome: Result<T, DynamoError>) -> Result<T, ApiError> {
+    pub(crate) async fn settle<T, E: Into<ApiError>>(self, outcome: Result<T, E>) -> Result<T, ApiError> {
         match outcome {
             Ok(value) => {
                 self.finish();

@@ -12,7 +12,7 @@ use dynamo_model::{DynamoError, ErrorKind, Item, Projection, UpdateExpression, i
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use super::item::{Guard, parse_update, table, updated_item};
+use super::item::{Guard, OpenTransaction, parse_update, table, updated_item};
 use super::{expression_attributes, optional_str, required_item, required_str};
 use crate::catalog::TableMeta;
 use crate::error::ApiError;
@@ -137,48 +137,71 @@ pub async fn transact_write_items(state: &State, input: &Value) -> Result<Value,
     // The request a token stands for, to tell a retry from a different request.
     let token = token.map(|token| (token, Sha256::digest(input["TransactItems"].to_string().as_bytes()).to_vec()));
 
-    let mut client = state.pool.get().await.map_err(pool_error)?;
-    let transaction = client.transaction().await.map_err(db_error)?;
-    if let Some((token, request_hash)) = &token {
-        let token_lock = i64::from_le_bytes(Sha256::digest(token.as_bytes())[..8].try_into().expect("8 bytes"));
-        let (lock, earlier) = tokio::try_join!(
-            transaction.prepare_cached(store::LOCK_SQL),
-            transaction.prepare_cached(
-                "SELECT request_hash FROM dynamo_transaction_tokens
-                 WHERE token = $1 AND created_at > now() - make_interval(secs => $2)"
+    let (transaction, statements) = OpenTransaction::start(state).await?;
+    let outcome = apply_write_items(&transaction, &statements, &items, token.as_ref().map(|(t, h)| (*t, h.as_slice()))).await;
+    transaction.settle(outcome).await?;
+    Ok(json!({}))
+}
+
+const TOKEN_LOOKUP_SQL: &str = "SELECT request_hash FROM dynamo_transaction_tokens
+     WHERE token = $1 AND created_at > now() - make_interval(secs => $2)";
+const TOKEN_REMEMBER_SQL: &str = "INSERT INTO dynamo_transaction_tokens (token, request_hash, response) VALUES ($1, $2, '\\x7b7d')
+     ON CONFLICT (token) DO UPDATE SET request_hash = EXCLUDED.request_hash, created_at = now()";
+
+/// Checks and applies the items in a transaction on `transaction`'s connection and commits it
+/// (the caller rolls back after an error). Three pipelined round trips: BEGIN with the token's
+/// lock and look-up, the items' locks with their reads, the writes with COMMIT.
+async fn apply_write_items(
+    transaction: &OpenTransaction,
+    statements: &store::Statements,
+    items: &[WriteItem],
+    token: Option<(&str, &[u8])>,
+) -> Result<(), ApiError> {
+    let client = transaction.client();
+    let token = match token {
+        Some((token, request_hash)) => {
+            let (lock, lookup, remember) = tokio::try_join!(
+                client.prepare_cached(store::LOCK_SQL),
+                client.prepare_cached(TOKEN_LOOKUP_SQL),
+                client.prepare_cached(TOKEN_REMEMBER_SQL)
             )
-        )
-        .map_err(db_error)?;
-        // Pipelined: the look-up runs once the token's lock is held.
-        let lifetime = TOKEN_LIFETIME_SECONDS as f64;
-        let (_, earlier) = tokio::try_join!(
-            async { transaction.execute(&lock, &[&token_lock]).await },
-            async { transaction.query_opt(&earlier, &[token, &lifetime]).await }
-        )
-        .map_err(db_error)?;
-        if let Some(row) = earlier {
-            let hash: Vec<u8> = row.get(0);
-            if hash == *request_hash {
+            .map_err(db_error)?;
+            let token_lock = i64::from_le_bytes(Sha256::digest(token.as_bytes())[..8].try_into().expect("8 bytes"));
+            let lifetime = TOKEN_LIFETIME_SECONDS as f64;
+            // The look-up runs once the token's lock is held.
+            let (_, _, earlier) = tokio::try_join!(
+                transaction.command("BEGIN"),
+                async { client.execute(&lock, &[&token_lock]).await.map_err(db_error) },
+                async { client.query_opt(&lookup, &[&token, &lifetime]).await.map_err(db_error) }
+            )?;
+            if let Some(row) = earlier {
+                let hash: Vec<u8> = row.get(0);
+                if hash != request_hash {
+                    return Err(DynamoError::new(
+                        ErrorKind::IdempotentParameterMismatch,
+                        "Request with the same client token was found with different parameters",
+                    )
+                    .into());
+                }
                 // Already applied: answer as the first time, change nothing.
-                return Ok(json!({}));
+                transaction.command("COMMIT").await?;
+                return Ok(());
             }
-            return Err(DynamoError::new(
-                ErrorKind::IdempotentParameterMismatch,
-                "Request with the same client token was found with different parameters",
-            )
-            .into());
+            Some((token, request_hash, remember))
         }
-    }
+        None => None,
+    };
 
     let lock_ids: Vec<i64> = items.iter().map(|i| store::lock_id(i.meta.id, &i.key)).collect();
     let mut sorted = lock_ids.clone();
     sorted.sort_unstable();
-    let statements = store::Statements::prepare(&transaction).await?;
-    // Pipelined: with every statement prepared the lock query goes out first, so the reads
-    // see what the last holder of each lock committed. Under a busy lock they go unused.
-    let (busy, olds) = tokio::try_join!(
-        statements.try_lock_all(&transaction, &sorted),
-        store::pipelined(items.iter().map(|i| statements.read(&transaction, &i.meta, &i.key)))
+    // With every statement prepared the lock query goes out first, so the reads see what the
+    // last holder of each lock committed. Under a busy lock they go unused.
+    let begin = async { if token.is_some() { Ok(()) } else { transaction.command("BEGIN").await } };
+    let (_, busy, olds) = tokio::try_join!(
+        begin,
+        statements.try_lock_all(client, &sorted),
+        store::pipelined(items.iter().map(|i| statements.read(client, &i.meta, &i.key)))
     )?;
     if !busy.is_empty() {
         let conflict = DynamoError::new(ErrorKind::TransactionConflict, "Transaction is ongoing for the item");
@@ -225,25 +248,21 @@ pub async fn transact_write_items(state: &State, input: &Value) -> Result<Value,
     if failed {
         return Err(canceled(reasons));
     }
-    // Pipelined on the connection: the writes touch distinct items.
+    // The writes touch distinct items. Their index entries were checked above, so only
+    // PostgreSQL can fail one, and it then turns the COMMIT behind them into a rollback.
     let writes = items.iter().zip(&olds).zip(&changes).filter_map(|((item, old), change)| match change {
-        Some(Some(new)) => Some(statements.write(&transaction, &item.meta, &item.key, Some(new))),
-        Some(None) if old.is_some() => Some(statements.write(&transaction, &item.meta, &item.key, None)),
+        Some(Some(new)) => Some(statements.write(client, &item.meta, &item.key, Some(new))),
+        Some(None) if old.is_some() => Some(statements.write(client, &item.meta, &item.key, None)),
         _ => None,
     });
-    store::pipelined(writes).await?;
-    if let Some((token, request_hash)) = &token {
-        let remember = transaction
-            .prepare_cached(
-                "INSERT INTO dynamo_transaction_tokens (token, request_hash, response) VALUES ($1, $2, '\\x7b7d')
-                 ON CONFLICT (token) DO UPDATE SET request_hash = EXCLUDED.request_hash, created_at = now()",
-            )
-            .await
-            .map_err(db_error)?;
-        transaction.execute(&remember, &[token, request_hash]).await.map_err(db_error)?;
-    }
-    transaction.commit().await.map_err(db_error)?;
-    Ok(json!({}))
+    let remember = async {
+        match &token {
+            Some((token, request_hash, remember)) => client.execute(remember, &[token, request_hash]).await.map(drop).map_err(db_error),
+            None => Ok(()),
+        }
+    };
+    tokio::try_join!(store::pipelined(writes), remember, transaction.command("COMMIT"))?;
+    Ok(())
 }
 
 pub async fn transact_get_items(state: &State, input: &Value) -> Result<Value, ApiError> {
