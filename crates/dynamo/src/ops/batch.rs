@@ -8,7 +8,7 @@ use std::sync::Arc;
 use dynamo_model::{DynamoError, Item, Projection, item_to_json};
 use serde_json::{Map, Value, json};
 
-use super::item::table;
+use super::item::{OpenTransaction, table};
 use super::{expression_attributes, optional_str, reject_legacy};
 use crate::catalog::TableMeta;
 use crate::error::ApiError;
@@ -160,24 +160,28 @@ pub async fn batch_write_item(state: &State, input: &Value) -> Result<Value, Api
         ))
         .into());
     }
-    let mut client = state.pool.get().await.map_err(pool_error)?;
-    let transaction = client.transaction().await.map_err(db_error)?;
     let mut ids: Vec<i64> = writes.iter().map(|w| store::lock_id(w.meta.id, &w.key)).collect();
     ids.sort_unstable();
-    let statements = store::Statements::prepare(&transaction).await?;
-    let busy = statements.try_lock_all(&transaction, &ids).await?;
+    let (transaction, statements) = OpenTransaction::start(state).await?;
+    let client = transaction.client();
     let mut unprocessed: Map<String, Value> = Map::new();
-    let mut locked = Vec::with_capacity(writes.len());
-    for write in &writes {
-        if busy.contains(&store::lock_id(write.meta.id, &write.key)) {
-            let entry = unprocessed.entry(write.table).or_insert_with(|| Value::Array(Vec::new()));
-            entry.as_array_mut().expect("array").push(write.request.clone());
-            continue;
+    // Two round trips: BEGIN with the locks, then the writes with COMMIT. The writes touch
+    // distinct items; their index entries were checked above, so only PostgreSQL can fail
+    // one, and it then turns the COMMIT behind them into a rollback.
+    let outcome = async {
+        let (_, busy) = tokio::try_join!(transaction.command("BEGIN"), statements.try_lock_all(client, &ids))?;
+        let mut locked = Vec::with_capacity(writes.len());
+        for write in &writes {
+            if busy.contains(&store::lock_id(write.meta.id, &write.key)) {
+                let entry = unprocessed.entry(write.table).or_insert_with(|| Value::Array(Vec::new()));
+                entry.as_array_mut().expect("array").push(write.request.clone());
+                continue;
+            }
+            locked.push(statements.write(client, &write.meta, &write.key, write.item.as_ref()));
         }
-        locked.push(statements.write(&transaction, &write.meta, &write.key, write.item.as_ref()));
+        tokio::try_join!(store::pipelined(locked), transaction.command("COMMIT")).map(drop)
     }
-    // The writes touch distinct items: pipelined on the connection.
-    store::pipelined(locked).await?;
-    transaction.commit().await.map_err(db_error)?;
+    .await;
+    transaction.settle(outcome).await?;
     Ok(json!({ "UnprocessedItems": unprocessed }))
 }
