@@ -17,7 +17,7 @@ use super::{expression_attributes, optional_str, required_item, required_str};
 use crate::catalog::TableMeta;
 use crate::error::ApiError;
 use crate::state::State;
-use crate::store::{self, StoredKey, db_error, pool_error};
+use crate::store::{self, StoredKey, db_error};
 
 const MAX_TRANSACTION_ITEMS: usize = 100;
 /// How long a ClientRequestToken makes a repeated request idempotent.
@@ -280,18 +280,16 @@ pub async fn transact_get_items(state: &State, input: &Value) -> Result<Value, A
         attributes.finish()?;
         gets.push((meta, key, projection));
     }
-    let mut client = state.pool.get().await.map_err(pool_error)?;
     // One snapshot for all reads: a concurrent transaction is seen entirely or not at all.
-    let transaction = client
-        .build_transaction()
-        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
-        .read_only(true)
-        .start()
-        .await
-        .map_err(db_error)?;
-    let statements = store::Statements::prepare(&transaction).await?;
-    let items = store::pipelined(gets.iter().map(|(meta, key, _)| statements.read(&transaction, meta, key))).await?;
-    transaction.commit().await.map_err(db_error)?;
+    // BEGIN, the reads and COMMIT go out together: one round trip.
+    let (transaction, statements) = OpenTransaction::start(state).await?;
+    let client = transaction.client();
+    let outcome = tokio::try_join!(
+        transaction.command("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"),
+        store::pipelined(gets.iter().map(|(meta, key, _)| statements.read(client, meta, key))),
+        transaction.command("COMMIT")
+    );
+    let (_, items, _) = transaction.settle(outcome).await?;
     let responses: Vec<Value> = items
         .into_iter()
         .zip(&gets)
