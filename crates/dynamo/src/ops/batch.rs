@@ -8,8 +8,8 @@ use std::sync::Arc;
 use dynamo_model::{DynamoError, Item, Projection, item_to_json};
 use serde_json::{Map, Value, json};
 
-use super::item::{OpenTransaction, table};
-use super::{expression_attributes, optional_str, reject_legacy};
+use super::item::table;
+use super::{OpenTransaction, expression_attributes, optional_str, reject_legacy};
 use crate::catalog::TableMeta;
 use crate::error::ApiError;
 use crate::state::State;

@@ -8,11 +8,11 @@ use std::sync::Arc;
 use dynamo_model::{Condition, DynamoError, Item, Projection, UpdateExpression, item_to_json};
 use serde_json::{Value, json};
 
-use super::{enum_member, expression_attributes, optional_str, reject_legacy, required_item, required_str};
+use super::{OpenTransaction, enum_member, expression_attributes, optional_str, reject_legacy, required_item, required_str};
 use crate::catalog::TableMeta;
 use crate::error::ApiError;
 use crate::state::State;
-use crate::store::{self, StoredKey, db_error, pool_error};
+use crate::store::{self, StoredKey, pool_error};
 
 pub async fn table(state: &State, name: &str) -> Result<Arc<TableMeta>, DynamoError> {
     // Only a cache miss needs a connection: taking one from a busy pool means waiting in line.
@@ -28,66 +28,6 @@ pub enum Change {
     Put(Item),
     Delete,
     Keep,
-}
-
-/// A PostgreSQL transaction on a pooled connection, begun without waiting for BEGIN's reply.
-/// Dropped while still open (the request was abandoned mid-way), it closes the connection
-/// instead of returning it to the pool, so PostgreSQL rolls the transaction back.
-pub(crate) struct OpenTransaction {
-    client: Option<deadpool_postgres::Object>,
-}
-
-impl OpenTransaction {
-    /// A pooled connection with the item statements prepared, for a transaction to begin on.
-    pub(crate) async fn start(state: &State) -> Result<(OpenTransaction, store::Statements), DynamoError> {
-        let client = state.pool.get().await.map_err(pool_error)?;
-        let statements = store::Statements::prepare(&client).await?;
-        Ok((OpenTransaction { client: Some(client) }, statements))
-    }
-
-    pub(crate) fn client(&self) -> &deadpool_postgres::Object {
-        self.client.as_ref().expect("open until finished")
-    }
-
-    /// BEGIN or COMMIT, sent when first polled so it pipelines with the statements around it.
-    pub(crate) async fn command(&self, sql: &str) -> Result<(), DynamoError> {
-        self.client().batch_execute(sql).await.map_err(db_error)
-    }
-
-    async fn rollback(mut self) {
-        let client = self.client.take().expect("open until finished");
-        if client.batch_execute("ROLLBACK").await.is_err() {
-            drop(deadpool_postgres::Object::take(client));
-        }
-    }
-
-    /// The transaction has ended (committed or rolled back): the connection goes back.
-    fn finish(mut self) {
-        self.client.take();
-    }
-
-    /// After COMMIT succeeded the connection goes back; after a failure the transaction is
-    /// rolled back, which is harmless when the failure came after COMMIT was sent.
-    pub(crate) async fn settle<T, E: Into<ApiError>>(self, outcome: Result<T, E>) -> Result<T, ApiError> {
-        match outcome {
-            Ok(value) => {
-                self.finish();
-                Ok(value)
-            }
-            Err(error) => {
-                self.rollback().await;
-                Err(error.into())
-            }
-        }
-    }
-}
-
-impl Drop for OpenTransaction {
-    fn drop(&mut self) {
-        if let Some(client) = self.client.take() {
-            drop(deadpool_postgres::Object::take(client));
-        }
-    }
 }
 
 /// Reads the current version under the item's lock, lets `decide` check conditions and compute

@@ -12,8 +12,8 @@ use dynamo_model::{DynamoError, ErrorKind, Item, Projection, UpdateExpression, i
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use super::item::{Guard, OpenTransaction, parse_update, table, updated_item};
-use super::{expression_attributes, optional_str, required_item, required_str};
+use super::item::{Guard, parse_update, table, updated_item};
+use super::{OpenTransaction, expression_attributes, optional_str, required_item, required_str};
 use crate::catalog::TableMeta;
 use crate::error::ApiError;
 use crate::state::State;
