@@ -4,6 +4,9 @@
 use std::collections::BTreeMap;
 use zeroize::Zeroizing;
 
+/// Where the rendered bundle sits in a host's secrets file.
+pub const SECRETS_FILE: &str = "signal-server/secrets-bundle.yml";
+
 /// The keys of `service/config/sample-secrets-bundle.yml` at Signal-Server v20260820.3.0, in file
 /// order. `tests/data/secrets-bundle-keys.txt` holds the same list, extracted independently.
 pub const SECRETS_BUNDLE_KEYS: [&str; 38] = [

@@ -14,7 +14,7 @@ use zeroize::Zeroizing;
 
 /// Files every host's secrets file contains besides `tls/<service>.{crt,key}` (docs/org-spec.md).
 pub const SECRET_FILES: [&str; 11] = [
-    "signal-server/secrets-bundle.yml",
+    bundle::SECRETS_FILE,
     "signal-server/aws.env",
     "dynamo/credentials.json",
     "dynamo/postgresql-password",
@@ -160,7 +160,7 @@ pub fn generate(
     );
 
     secrets.insert(
-        "signal-server/secrets-bundle.yml",
+        bundle::SECRETS_FILE,
         bundle::render(&entries).to_string(),
     );
     secrets.insert(

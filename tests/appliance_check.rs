@@ -125,7 +125,7 @@ fn check_lists_missing_bundle_entries_and_inconsistent_keys() {
     reencrypt(&ws, "acme", "acme-1", |secrets| {
         let bundle = secrets
             .files
-            .get_mut("signal-server/secrets-bundle.yml")
+            .get_mut(sweetlies_appliance::bundle::SECRETS_FILE)
             .unwrap();
         let kept: String = bundle
             .lines()

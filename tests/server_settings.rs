@@ -17,7 +17,7 @@ use std::process::Command;
 
 const REQUIRED_SECTIONS: &str = include_str!("data/server-config-sections.txt");
 const INERT_BUNDLE_KEYS: &str = include_str!("data/secrets-bundle-inert.txt");
-const BUNDLE_PATH: &str = "signal-server/secrets-bundle.yml";
+const BUNDLE_PATH: &str = sweetlies_appliance::bundle::SECRETS_FILE;
 
 /// Hosts (or host suffixes) of the cloud vendors Sweet Lies replaces.
 const VENDOR_HOSTS: &[&str] = &[

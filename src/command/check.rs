@@ -272,14 +272,15 @@ fn check_secrets(
     for path in secrets.files.keys().filter(|p| !expected.contains(p)) {
         problems.push(format!("secrets/{host}.age: unexpected file {path}"));
     }
-    let Some(bundle_text) = secrets.get("signal-server/secrets-bundle.yml") else {
+    let Some(bundle_text) = secrets.get(bundle::SECRETS_FILE) else {
         return;
     };
     let bundle = match bundle::parse(bundle_text) {
         Ok(b) => b,
         Err(e) => {
             problems.push(format!(
-                "secrets/{host}.age: signal-server/secrets-bundle.yml is not valid YAML: {e}"
+                "secrets/{host}.age: {} is not valid YAML: {e}",
+                bundle::SECRETS_FILE
             ));
             return;
         }
