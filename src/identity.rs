@@ -104,14 +104,26 @@ pub fn default_config_dir() -> Option<PathBuf> {
 }
 
 pub fn admin_identity_path(config_dir: &Path, org: &str) -> PathBuf {
-    config_dir.join(org).join("admin.agekey")
+    admin_identity_in(&config_dir.join(org))
 }
 
 pub fn host_identity_path(config_dir: &Path, org: &str, host: &str) -> PathBuf {
-    config_dir
-        .join(org)
-        .join("hosts")
-        .join(format!("{host}.agekey"))
+    host_identity_in(&config_dir.join(org), host)
+}
+
+/// The admin identity inside an org's identity directory (`<config>/<org>`, or the staging
+/// directory `new` fills before moving it there).
+pub fn admin_identity_in(org_dir: &Path) -> PathBuf {
+    org_dir.join("admin.agekey")
+}
+
+/// The directory of host identities inside an org's identity directory.
+pub fn host_identities_in(org_dir: &Path) -> PathBuf {
+    org_dir.join("hosts")
+}
+
+pub fn host_identity_in(org_dir: &Path, host: &str) -> PathBuf {
+    host_identities_in(org_dir).join(format!("{host}.agekey"))
 }
 
 #[cfg(test)]

@@ -322,26 +322,23 @@ pub fn create_org(config: &NewOrgConfig) -> Result<NewOrgReport> {
     let mut admin_identity_file = None;
     if let Some(admin) = &admin_identity {
         fsutil::write_new(
-            &id_staging.path().join("admin.agekey"),
+            &identity::admin_identity_in(id_staging.path()),
             identity::identity_file_text(admin, &format!("{note}; admin of org {}", config.org))
                 .as_bytes(),
             0o600,
         )?;
         admin_identity_file = Some(admin_identity_path(&config.config_dir, &config.org));
     }
-    fsutil::create_dir_all_mode(&id_staging.path().join("hosts"), 0o700)?;
+    fsutil::create_dir_all_mode(&identity::host_identities_in(id_staging.path()), 0o700)?;
     for (host, id) in host_names.iter().zip(&host_identities) {
         let text = identity::identity_file_text(id, &format!("{note}; host {host}"));
         fsutil::write_new(
-            &id_staging
-                .path()
-                .join("hosts")
-                .join(format!("{host}.agekey")),
+            &identity::host_identity_in(id_staging.path(), host),
             text.as_bytes(),
             0o600,
         )?;
     }
-    fsutil::sync_dir(&id_staging.path().join("hosts"))?;
+    fsutil::sync_dir(&identity::host_identities_in(id_staging.path()))?;
     fsutil::sync_dir(id_staging.path())?;
 
     // Commit: identities first, so that an org in the repository always has its keys.
