@@ -56,6 +56,12 @@ pub fn identity_file_text(identity: &x25519::Identity, note: &str) -> Zeroizing<
 
 /// Loads an identity file, refusing one that other users can read or write.
 pub fn read_identity_file(path: &Path) -> Result<x25519::Identity, IdentityError> {
+    read_identity_file_text(path).map(|(identity, _)| identity)
+}
+
+/// The identity and the file's whole text (comments included), checked as `read_identity_file`
+/// checks it, from one read: for copying the file somewhere else (a host's seed partition).
+pub fn read_identity_file_text(path: &Path) -> Result<(x25519::Identity, Zeroizing<String>), IdentityError> {
     let read_err = |source| IdentityError::Read {
         path: path.to_owned(),
         source,
@@ -83,11 +89,12 @@ pub fn read_identity_file(path: &Path) -> Result<x25519::Identity, IdentityError
         .ok_or_else(|| IdentityError::NoKey {
             path: path.to_owned(),
         })?;
-    line.parse().map_err(|reason| IdentityError::Invalid {
+    let identity = line.parse().map_err(|reason| IdentityError::Invalid {
         path: path.to_owned(),
         line: index + 1,
         reason,
-    })
+    })?;
+    Ok((identity, text))
 }
 
 /// `$SWEETLIES_CONFIG_DIR` is handled by clap; this is the fallback.

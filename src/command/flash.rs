@@ -13,8 +13,9 @@ use clap::Args;
 use sweetlies_flash::artifacts::with_suffix;
 use sweetlies_flash::bmap::{DEFAULT_BLOCK_SIZE, human_size};
 use sweetlies_flash::{BlockMap, FlashOptions, Target, TerminalProgress, flash};
+use zeroize::Zeroizing;
 
-use crate::identity::{default_config_dir, host_identity_path, read_identity_file};
+use crate::identity::{default_config_dir, host_identity_path, read_identity_file_text};
 
 #[derive(Debug, Args)]
 pub struct FlashArgs {
@@ -143,12 +144,11 @@ pub fn run(args: FlashArgs) -> Result<()> {
 /// The admin's copy of a host identity, refused as `check` and `secrets` refuse it (missing, not
 /// a valid age identity, or accessible by other users); its bytes, comments included, go into
 /// the seed unchanged. The contents are never logged.
-fn load_host_identity(path: &Path) -> Result<Vec<u8>> {
-    let context = "cannot seed the host identity (create it with `sweetlies-appliance new` or copy it from the admin's machine)";
-    read_identity_file(path).context(context)?;
-    std::fs::read(path)
-        .with_context(|| format!("cannot read identity file {}", path.display()))
-        .context(context)
+fn load_host_identity(path: &Path) -> Result<Zeroizing<Vec<u8>>> {
+    let (_, mut text) = read_identity_file_text(path).context(
+        "cannot seed the host identity (create it with `sweetlies-appliance new` or copy it from the admin's machine)",
+    )?;
+    Ok(Zeroizing::new(std::mem::take(&mut *text).into_bytes()))
 }
 
 /// The map from --bmap, IMAGE.bmap, or the image's holes.

@@ -13,6 +13,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
+use zeroize::Zeroizing;
 
 use crate::bmap::{self, BlockMap};
 use crate::io::{self as flash_io, ALIGNMENT, AlignedBuffer};
@@ -95,8 +96,9 @@ pub struct FlashOptions {
     pub sync_interval: u64,
     /// Set by a SIGINT handler; checked between chunks.
     pub interrupted: Arc<AtomicBool>,
-    /// The host identity to put into the seed partition after a successful flash.
-    pub seed_identity: Option<Vec<u8>>,
+    /// The host identity to put into the seed partition after a successful flash (a secret:
+    /// wiped from memory when the options are dropped).
+    pub seed_identity: Option<Zeroizing<Vec<u8>>>,
 }
 
 impl Default for FlashOptions {

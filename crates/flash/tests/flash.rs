@@ -15,6 +15,7 @@ use sweetlies_flash::{
     BlockMap, FlashError, FlashOptions, NoProgress, Target, TargetError, TargetState, flash,
     verify_target,
 };
+use zeroize::Zeroizing;
 
 /// Flashing writes the identity file's bytes as they are; checking them is the CLI's job.
 const IDENTITY: &[u8] = b"# INSECURE test identity\nnot a real key\n";
@@ -206,7 +207,7 @@ fn seed_identity_lands_in_the_fat_partition() {
     let dir = tempfile::tempdir().unwrap();
     let (image, map, target) = image_and_empty_target(dir.path(), MIB as usize);
     let options = FlashOptions {
-        seed_identity: Some(IDENTITY.to_vec()),
+        seed_identity: Some(Zeroizing::new(IDENTITY.to_vec())),
         ..FlashOptions::default()
     };
     let report = flash_to(&image, &map, &target, &options);
@@ -264,7 +265,7 @@ fn an_image_without_seed_partition_fails_with_the_state_named() {
     let target = dir.path().join("target.img");
     fs::File::create(&target).unwrap();
     let options = FlashOptions {
-        seed_identity: Some(IDENTITY.to_vec()),
+        seed_identity: Some(Zeroizing::new(IDENTITY.to_vec())),
         ..FlashOptions::default()
     };
     let failure = flash_failure(&image, &map, &target, &options);
@@ -365,7 +366,7 @@ fn flashes_a_loop_device_and_the_seed_is_readable_there() {
     );
     target.check_safe(&image, map.image_size).unwrap();
     let options = FlashOptions {
-        seed_identity: Some(IDENTITY.to_vec()),
+        seed_identity: Some(Zeroizing::new(IDENTITY.to_vec())),
         ..FlashOptions::default()
     };
     let report = flash(&image, &map, &target, &options, &NoProgress).unwrap();
